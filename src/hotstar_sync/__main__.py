@@ -1,0 +1,3 @@
+from hotstar_sync.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""The Typer application, and how our errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from hotstar_sync.config import Settings, load_settings
+from hotstar_sync.errors import HotstarSyncError
+from hotstar_sync.logging import configure_logging
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="hotstar-sync",
+    help="Mirror the Hotstar partner catalogue into PostgreSQL, completely and exactly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="The source database's schema (Alembic migrations).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@app.callback()
+def _root(
+    log_json: bool = typer.Option(False, "--log-json", help="Log JSON lines to stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug lines too."),
+) -> None:
+    configure_logging(json=log_json, verbose=verbose)
+
+
+def fail(exc: HotstarSyncError) -> typer.Exit:
+    """Print `exc` as one line (plus its hint) and return the Exit to raise."""
+    err_console.print(f"error: {exc.message}", markup=False)
+    if exc.hint:
+        err_console.print(f"hint: {exc.hint}", markup=False)
+    return typer.Exit(exc.exit_code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Map our error tree to the exit codes of the README; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except HotstarSyncError as exc:
+            raise fail(exc) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def settings() -> Settings:
+    """The settings, or a one-line error naming the bad variable (exit 2)."""
+    return load_settings()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""`hotstar-sync db upgrade|current`: the source database's schema."""

