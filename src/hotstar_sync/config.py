@@ -149,11 +149,14 @@ class Settings(BaseSettings):
         return self.alert_urls.split()
 
 
-def _variable_name(field: str) -> str:
-    info = Settings.model_fields.get(field)
-    if info is not None and isinstance(info.validation_alias, str):
+def _variable_name(loc: str) -> str:
+    """The environment variable behind an error's location (a field name or an alias)."""
+    info = Settings.model_fields.get(loc)
+    if info is None:
+        return loc  # already the alias, e.g. DATABASE_URL
+    if isinstance(info.validation_alias, str):
         return info.validation_alias
-    return ENV_PREFIX + field.upper()
+    return ENV_PREFIX + loc.upper()
 
 
 def load_settings(**overrides: Any) -> Settings:

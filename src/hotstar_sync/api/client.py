@@ -1,0 +1,267 @@
+"""One request to the partner API, in one place.
+
+Every request goes through `PartnerClient.search`: headers from the settings, a fresh token,
+pacing at HOTSTAR_RATE_LIMIT_RPS (a limiter shared by every request of the client, since the
+partner's limit is per partner, not per endpoint), and the API guide's rules for trouble:
+
+- 429: wait (Retry-After when given) and retry;
+- 5xx, or no answer within HOTSTAR_REQUEST_TIMEOUT_SECONDS: the circuit breaker waits
+  HOTSTAR_CIRCUIT_BREAKER_SECONDS, then retries;
+- an answer slower than HOTSTAR_SLOW_RESPONSE_SECONDS is kept (it is complete and valid) but
+  opens the breaker, so the next request waits HOTSTAR_CIRCUIT_BREAKER_SECONDS;
+- dropped connections and truncated bodies: retried with exponential backoff;
+- 403: one fresh token and one retry; a 403 with a fresh token is an `AuthError`.
+
+Retries are bounded by HOTSTAR_MAX_RETRIES (tenacity); when they run out the last failure
+surfaces as `RetriesExhaustedError`. The client knows no database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import structlog
+from pyrate_limiter import InMemoryBucket, Limiter, Rate
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type
+from tenacity.stop import stop_after_attempt
+
+from hotstar_sync.api.token import TokenProvider
+from hotstar_sync.config import Settings
+from hotstar_sync.errors import (
+    ApiError,
+    AuthError,
+    NetworkError,
+    RateLimitedError,
+    RetriesExhaustedError,
+    ServerError,
+    SlowResponseError,
+    TransientError,
+)
+
+log = structlog.get_logger(__name__)
+
+#: First backoff after a dropped connection; doubles each retry, capped at the breaker wait.
+NETWORK_BACKOFF_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One answer of a search endpoint."""
+
+    items: list[dict[str, Any]]
+    total_results: int
+    offset: int
+    size: int
+
+
+@dataclass
+class ClientStats:
+    """What a run reports: every HTTP attempt counts as a request the partner saw."""
+
+    requests: int = 0
+    retries: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Pacer:
+    """Spaces requests at `rps` (burst 1) and holds them while the circuit breaker is open."""
+
+    def __init__(self, rps: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._limiter = (
+            Limiter(InMemoryBucket([Rate(1, max(1, round(1000 / rps)))]), buffer_ms=5)
+            if rps > 0
+            else None
+        )
+        self._sleep = sleep
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    def open_breaker(self, seconds: float) -> None:
+        with self._lock:
+            self._open_until = max(self._open_until, time.monotonic() + seconds)
+
+    def wait_turn(self) -> None:
+        with self._lock:
+            pause = self._open_until - time.monotonic()
+        if pause > 0:
+            self._sleep(pause)
+        if self._limiter is not None:
+            self._limiter.try_acquire("partner")
+
+
+class PartnerClient:
+    """Search requests to the partner API with pacing, retries, breaker and token refresh."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenProvider,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        pacer: Pacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._tokens = tokens
+        self._partner = settings.resolved_partner_id()
+        self._pacer = pacer or Pacer(settings.rate_limit_rps, sleep)
+        self._sleep = sleep
+        self.stats = ClientStats()
+        self._http = httpx.Client(
+            base_url=settings.api_base_url,
+            transport=transport,
+            timeout=httpx.Timeout(settings.request_timeout_seconds),
+            headers={
+                "x-partner-name": self._partner,
+                "x-country-code": settings.country_code,
+                "x-platform-code": settings.platform_code,
+                "x-region-code": settings.region_code,
+                "x-client-code": settings.client_code,
+                "accept": "application/json",
+            },
+        )
+
+    def __enter__(self) -> PartnerClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def search(self, path: str, params: Mapping[str, Any]) -> SearchPage:
+        """GET `path` with `params` (filters, order, offset, size); retried per the guide."""
+        query = {"partner": self._partner, **{k: _param(v) for k, v in params.items()}}
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self._settings.max_retries + 1),
+            wait=self._wait_before_retry,
+            sleep=self._sleep,
+            before_sleep=self._note_retry,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._authorised_get(path, query)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise RetriesExhaustedError(
+                f"{path} {_describe(params)}: still failing after "
+                f"{self._settings.max_retries} retries ({last})",
+                hint="the partner API may be down; the next run resumes from here",
+                path=path,
+                params=dict(params),
+            ) from last
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _authorised_get(self, path: str, query: dict[str, str]) -> SearchPage:
+        response = self._send(path, query, fresh_token=False)
+        if response.status_code == 403:
+            # A token can expire between issue and use; one fresh token settles that.
+            response = self._send(path, query, fresh_token=True)
+            if response.status_code == 403:
+                raise AuthError(
+                    f"{path}: the partner API refused a freshly made token (HTTP 403)",
+                    path=path,
+                )
+        return self._parse(path, query, response)
+
+    def _send(self, path: str, query: dict[str, str], *, fresh_token: bool) -> httpx.Response:
+        token = self._tokens.refresh() if fresh_token else self._tokens.current()
+        self._pacer.wait_turn()
+        self.stats.requests += 1
+        started = time.monotonic()
+        try:
+            response = self._http.get(path, params=query, headers={"hdnea": token.value})
+        except httpx.TimeoutException as exc:
+            raise SlowResponseError(
+                f"{path}: no answer within {self._settings.request_timeout_seconds:g} s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{path}: {type(exc).__name__}: {exc}") from exc
+        elapsed = time.monotonic() - started
+        if elapsed > self._settings.slow_response_seconds:
+            log.warning("slow response: circuit breaker open", path=path, seconds=round(elapsed, 1))
+            self._pacer.open_breaker(self._settings.circuit_breaker_seconds)
+        return response
+
+    def _parse(self, path: str, query: dict[str, str], response: httpx.Response) -> SearchPage:
+        status = response.status_code
+        if status == 429:
+            error = RateLimitedError(f"{path}: rate limited (HTTP 429)")
+            error.retry_after = _retry_after(response)
+            raise error
+        if status >= 500:
+            raise ServerError(f"{path}: HTTP {status}")
+        if status != 200:
+            raise ApiError(
+                f"{path} {_describe(query)}: HTTP {status}: {_short_body(response)}",
+                path=path,
+                status=status,
+            )
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            # A 200 whose body does not parse was cut short on the way: try again.
+            raise NetworkError(f"{path}: truncated or invalid JSON body") from exc
+        try:
+            results = body["body"]["results"]
+            return SearchPage(
+                items=results["items"],
+                total_results=int(results["totalResults"]),
+                offset=int(results.get("offset", query.get("offset", 0))),
+                size=int(results.get("size", query.get("size", 0))),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApiError(f"{path}: response envelope without body.results ({exc})") from exc
+
+    def _wait_before_retry(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        breaker = self._settings.circuit_breaker_seconds
+        if isinstance(error, RateLimitedError):
+            rps = self._settings.rate_limit_rps
+            return error.retry_after or (1.0 / rps if rps > 0 else 1.0)
+        if isinstance(error, ServerError | SlowResponseError):
+            return breaker
+        return float(min(NETWORK_BACKOFF_SECONDS * 2 ** (state.attempt_number - 1), breaker))
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        self.stats.retries += 1
+        self.stats.errors.append(str(error))
+        log.warning(
+            "retrying request",
+            error=str(error),
+            attempt=state.attempt_number,
+            wait=round(state.upcoming_sleep, 2),
+        )
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _describe(params: Mapping[str, Any]) -> str:
+    """The filters of a request, for messages: no partner id, never a header."""
+    return " ".join(f"{k}={v}" for k, v in params.items() if k != "partner")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _short_body(response: httpx.Response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:200] or "(empty body)"

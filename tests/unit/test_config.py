@@ -1,0 +1,87 @@
+import pytest
+
+from hotstar_sync.config import DEMO_AKAMAI_SECRET, DEMO_PARTNER_ID, load_settings
+from hotstar_sync.errors import ConfigError
+
+REMOTE = "https://pp-catalog-api.hotstar.com"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "HOTSTAR_PARTNER_ID", "HOTSTAR_AKAMAI_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_match_the_documented_ones():
+    s = load_settings()
+    assert s.rate_limit_rps == 1 and s.token_window_seconds == 2000
+    assert s.circuit_breaker_seconds == 60 and s.slow_response_seconds == 5
+    assert s.database_url is None and s.api_is_local
+
+
+def test_demo_credentials_only_for_the_local_simulator():
+    s = load_settings()
+    assert s.resolved_partner_id() == DEMO_PARTNER_ID
+    assert s.resolved_secret() == bytes.fromhex(DEMO_AKAMAI_SECRET)
+    remote = load_settings(api_base_url=REMOTE)
+    with pytest.raises(ConfigError, match=r"^HOTSTAR_PARTNER_ID is not set \(required for https"):
+        remote.resolved_partner_id()
+    with pytest.raises(ConfigError, match=r"^HOTSTAR_AKAMAI_SECRET is not set"):
+        remote.resolved_secret()
+
+
+def test_a_malformed_variable_is_named_without_its_value(monkeypatch):
+    monkeypatch.setenv("HOTSTAR_RATE_LIMIT_RPS", "fast")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("HOTSTAR_RATE_LIMIT_RPS: ")
+    assert "fast" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "HOTSTAR_RATE_LIMIT_RPS",
+            "-1",
+            "HOTSTAR_RATE_LIMIT_RPS: Input should be greater than or equal to 0",
+        ),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL: must be a postgresql:// URL"),
+        (
+            "HOTSTAR_API_BASE_URL",
+            "ftp://x",
+            "HOTSTAR_API_BASE_URL: must be an http:// or https:// URL",
+        ),
+        (
+            "HOTSTAR_PAGE_SIZE",
+            "1001",
+            "HOTSTAR_PAGE_SIZE: Input should be less than or equal to 1000",
+        ),
+    ],
+)
+def test_each_error_names_its_variable(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == message
+
+
+def test_a_secret_that_is_not_hex_is_refused_without_echoing_it(monkeypatch):
+    monkeypatch.setenv("HOTSTAR_AKAMAI_SECRET", "not-hex-secret")
+    with pytest.raises(ConfigError) as caught:
+        load_settings().resolved_secret()
+    assert str(caught.value) == "HOTSTAR_AKAMAI_SECRET: the secret must be a hex string"
+
+
+def test_secret_from_a_file(monkeypatch, tmp_path):
+    path = tmp_path / "secret"
+    path.write_text("abcd\n")
+    monkeypatch.setenv("HOTSTAR_AKAMAI_SECRET_FILE", str(path))
+    assert load_settings(api_base_url=REMOTE).resolved_secret() == b"\xab\xcd"
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("HOTSTAR_RATE_LIMIT_RPS=0.5\nHOTSTAR_PARTNER_ID=p1\n")
+    s = load_settings()
+    assert s.rate_limit_rps == 0.5 and s.resolved_partner_id() == "p1"
