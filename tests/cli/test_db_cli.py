@@ -1,0 +1,63 @@
+"""`hotstar-sync db upgrade|current` through the real CLI app, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from hotstar_sync.cli import app
+
+runner = CliRunner()
+
+
+def _run(database_url: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["db", *args], env={"DATABASE_URL": database_url})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_upgrade_creates_the_schema_then_does_nothing(empty_db_url: str) -> None:
+    assert _run(empty_db_url, "upgrade") == (
+        0,
+        "database upgraded from empty to revision 0001 (head)\n",
+        "",
+    )
+    assert _run(empty_db_url, "upgrade") == (0, "database already at revision 0001 (head)\n", "")
+
+
+def test_current_prints_the_revision(db_url: str) -> None:
+    assert _run(db_url, "current") == (0, "database at revision 0001 (head)\n", "")
+
+
+def test_current_on_an_empty_database_names_the_command_to_run(empty_db_url: str) -> None:
+    assert _run(empty_db_url, "current") == (
+        0,
+        "database has no schema yet (head is 0001)\nrun `hotstar-sync db upgrade`\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize("command", ["upgrade", "current"])
+def test_an_unreachable_database_exits_1_with_one_line(command: str) -> None:
+    code, out, err = _run("postgresql://nobody:pw-never-shown@127.0.0.1:1/x", command)
+
+    assert code == 1
+    assert out == ""
+    first, hint = err.splitlines()
+    assert first.startswith("error: cannot connect to the source database: ")
+    assert hint == "hint: check DATABASE_URL, or unset it to use the embedded PostgreSQL"
+    assert "pw-never-shown" not in err
+
+
+def test_a_database_url_of_another_scheme_exits_2_naming_the_variable() -> None:
+    assert _run("mysql://user:pw@127.0.0.1/db", "upgrade") == (
+        2,
+        "",
+        "error: DATABASE_URL: must be a postgresql:// URL\n",
+    )
+
+
+@pytest.mark.parametrize("command", ["upgrade", "current"])
+def test_every_db_command_has_help(command: str) -> None:
+    result = runner.invoke(app, ["db", command, "--help"])
+    assert result.exit_code == 0
+    assert "revision" in result.stdout
