@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -169,6 +170,25 @@ def test_upgrade_from_empty_creates_every_table_and_seed_column(empty_db_url: st
     assert timestamps
     assert set(timestamps.values()) == {"timestamp with time zone"}
     assert migrate.current(empty_db_url) == migrate.head() == "0001"
+
+
+def test_every_table_and_column_added_to_the_seeds_is_documented(db_url: str) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "schema.md").read_text(encoding="utf-8")
+    # {table: the text of the doc's section whose heading names it}
+    sections = {
+        heading.split("`")[1]: body
+        for heading, _, body in (part.partition("\n") for part in doc.split("\n## ")[1:])
+        if "`" in heading
+    }
+    undocumented = [
+        f"{table}.{column}"
+        for table, columns in _columns(db_url).items()
+        if table != "alembic_version"
+        for column in columns
+        if column not in SEED_COLUMNS.get(table, ())
+        and f"`{column}`" not in sections.get(table, "")
+    ]
+    assert undocumented == []
 
 
 def test_upgrade_twice_changes_nothing(empty_db_url: str) -> None:
