@@ -1,0 +1,229 @@
+"""Complete enumeration of a search endpoint under the 10,000 offset cap.
+
+The scanner asks for a window's first page (orderBy=contentId, which is stable). When the
+window holds at most 10,000 items it walks the offsets; otherwise it splits the window
+(`model.windows.split_window`: startDate from the probe page's sample, then updateDate
+inside one second, then premium) and recurses; the probe page's items are still yielded
+for storing. A window that cannot be split but holds at most 20,000 items is walked in both
+orders; beyond that it is reported as a gap.
+
+Proof of completeness, window by window:
+- a walked window is verified when its distinct ids equal its totalResults, and the total
+  did not move during the walk; otherwise it is walked again (offset paging drifts when
+  items come and go), up to `max_walks` times;
+- a split window is verified when every child is and the children's ids add up to its
+  total: the items each child owns (inside its box) plus the items its answer held outside
+  the parent's box (its "edge": boundary seconds, under inclusive bounds). When they do not
+  add up, one `size=1` request re-reads the total in case it moved.
+A pass is complete only when the root window is verified.
+
+The scanner knows no database. Pages come out of `scan()` as `ScanPage`s; the last page of
+a window carries its `WindowResult`, so a job can commit the page and the window's
+checkpoint together. `known` results (from checkpoints) let a resumed run skip finished
+windows and reuse the split plans it already made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import structlog
+
+from hotstar_sync.api.client import SearchPage
+from hotstar_sync.model.windows import OFFSET_CAP, ItemMark, Window, split_window
+
+log = structlog.get_logger(__name__)
+
+Fetch = Callable[[dict[str, Any]], SearchPage]
+
+
+@dataclass
+class WindowResult:
+    """What is known of a window once walked (or planned, for a split one)."""
+
+    window: Window
+    total: int
+    owned: int = 0
+    edge: dict[str, ItemMark] = field(default_factory=dict)
+    verified: bool = False
+    requests: int = 0
+    children: list[Window] | None = None
+    #: True for the plan of a split window whose children are not all walked yet.
+    is_plan: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.is_plan:
+            return "split"
+        return "done" if self.verified else "unverified"
+
+
+@dataclass
+class ScanPage:
+    window: Window
+    items: list[dict[str, Any]]
+    #: Set on a window's last page (or its plan, for a window that was split).
+    done: WindowResult | None = None
+
+
+ScanGen = Generator[ScanPage, None, WindowResult]
+
+
+class Scanner:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        page_size: int = 1000,
+        cap: int = OFFSET_CAP,
+        max_walks: int = 3,
+        known: Mapping[str, WindowResult] | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self._size = page_size
+        self._cap = cap
+        self._max_walks = max_walks
+        self._known = dict(known or {})
+        self.requests = 0
+        self.unverified: list[WindowResult] = []
+
+    def scan(self, root: Window | None = None) -> Iterator[ScanPage]:
+        """Yield every page of a complete pass; `self.result` holds the root's verdict."""
+        self.result = yield from self._scan(root or Window())
+
+    # -- one window ---------------------------------------------------------------------
+
+    def _scan(self, window: Window) -> ScanGen:
+        known = self._known.get(window.key)
+        if known is not None and known.status != "split":
+            return known
+        if known is not None:
+            assert known.children is not None
+            children, total, requests = known.children, known.total, 0
+        else:
+            first = self._get(window, 0)
+            total, requests = first.total_results, 1
+            if total <= self._cap:
+                return (yield from self._walk(window, first))
+            children = split_window(window, [ItemMark.of(i) for i in first.items], total)
+            if not children:
+                return (yield from self._unsplittable(window, first))
+            plan = WindowResult(window, total, requests=1, children=children, is_plan=True)
+            log.info("window split", window=window.key, total=total, children=len(children))
+            yield ScanPage(window, first.items, plan)
+        results = []
+        for child in children:
+            results.append((yield from self._scan(child)))
+        result = self._combine(window, total, results, requests)
+        if not result.verified and all(r.verified for r in results):
+            # The children are fine; the parent's total may have moved meanwhile.
+            result.total = self._get(window, 0, size=1).total_results
+            result.requests += 1
+            result.verified = result.owned + len(result.edge) == result.total
+        return (yield from self._finish(window, [], result))
+
+    def _combine(
+        self, window: Window, total: int, results: list[WindowResult], requests: int
+    ) -> WindowResult:
+        edge: dict[str, ItemMark] = {}
+        for r in results:
+            edge.update({k: m for k, m in r.edge.items() if not window.owns(m)})
+        return WindowResult(
+            window,
+            total,
+            owned=sum(r.owned for r in results),
+            edge=edge,
+            verified=all(r.verified for r in results)
+            and sum(r.owned for r in results) + len(edge) == total,
+            requests=requests + sum(r.requests for r in results),
+            children=[r.window for r in results],
+        )
+
+    def _finish(self, window: Window, items: list[dict[str, Any]], result: WindowResult) -> ScanGen:
+        if not result.verified:
+            self.unverified.append(result)
+            log.warning(
+                "window not verified",
+                window=window.key,
+                total=result.total,
+                seen=result.owned + len(result.edge),
+            )
+        yield ScanPage(window, items, result)
+        return result
+
+    # -- walking ------------------------------------------------------------------------
+
+    def _walk(self, window: Window, first: SearchPage) -> ScanGen:
+        requests = 1
+        for attempt in range(1, self._max_walks + 1):
+            seen: dict[str, ItemMark] = {}
+            page, total = first, first.total_results
+            stable = True
+            offset = 0
+            while True:
+                seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
+                offset += self._size
+                stable = stable and page.total_results == total
+                last = (
+                    offset >= total
+                    or offset + self._size > self._cap
+                    or len(page.items) < self._size
+                )
+                if last:
+                    break
+                yield ScanPage(window, page.items)
+                page = self._get(window, offset)
+                requests += 1
+            result = self._leaf_result(window, total, seen, requests)
+            result.verified = stable and len(seen) == total <= self._cap
+            if result.verified or attempt == self._max_walks:
+                return (yield from self._finish(window, page.items, result))
+            log.info("walking window again", window=window.key, total=total, seen=len(seen))
+            yield ScanPage(window, page.items)
+            first = self._get(window, 0)
+            requests += 1
+        raise AssertionError("unreachable")
+
+    def _unsplittable(self, window: Window, first: SearchPage) -> ScanGen:
+        """One second, one update second, one premium value, and still over the cap: walk
+        it in ascending and descending contentId order; together they reach 2 x cap."""
+        total = first.total_results
+        seen: dict[str, ItemMark] = {}
+        requests = 1
+        stable = True
+        yield ScanPage(window, first.items)
+        seen.update((m.content_id, m) for m in map(ItemMark.of, first.items))
+        for order in ("asc", "desc"):
+            ordered = replace(window, order=order)
+            for offset in range(0, self._cap, self._size):
+                if order == "asc" and offset == 0:
+                    continue  # that is `first`
+                page = self._get(ordered, offset)
+                requests += 1
+                stable = stable and page.total_results == total
+                seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
+                yield ScanPage(window, page.items)
+                if len(page.items) < self._size:
+                    break
+        result = self._leaf_result(window, total, seen, requests)
+        result.verified = stable and len(seen) == total
+        return (yield from self._finish(window, [], result))
+
+    def _leaf_result(
+        self, window: Window, total: int, seen: dict[str, ItemMark], requests: int
+    ) -> WindowResult:
+        edge = {k: m for k, m in seen.items() if not window.owns(m)}
+        return WindowResult(window, total, len(seen) - len(edge), edge, requests=requests)
+
+    def _get(self, window: Window, offset: int, size: int | None = None) -> SearchPage:
+        self.requests += 1
+        params = {
+            "orderBy": "contentId",
+            "order": window.order,
+            "offset": offset,
+            "size": size or self._size,
+            **window.params(),
+        }
+        return self._fetch(params)

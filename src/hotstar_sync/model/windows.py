@@ -1,0 +1,213 @@
+"""Windows over the filter space, and how to split them: pure functions, no I/O.
+
+A `Window` is a box: an inclusive startDate range, an inclusive updateDate range (either end
+may be open) and optionally a `premium` value. Its request asks for one second more on each
+closed end (`fromStartDate = lo - 1`, `toStartDate = hi + 1`), so the box is inside the
+answer whether the API treats bounds as inclusive, half-open or exclusive (the guide does
+not say). Neighbouring windows therefore overlap by a boundary second; items answered
+outside a window's box are its "edge" and are owned by a neighbour.
+
+Splitting chooses boundaries from startDates actually seen (a sample), not the calendar,
+and gives a heavily shared second (a bulk-import stamp) a window of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: The API's cap: offset + size must not exceed this.
+OFFSET_CAP = 10_000
+#: Items a planned window aims at: full pages, with room for a sample's error.
+TARGET_WINDOW_ITEMS = 8_500
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """An inclusive range of epoch seconds; None is an open end."""
+
+    lo: int | None = None
+    hi: int | None = None
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return self.lo is None and self.hi is None
+        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+
+    @property
+    def is_single(self) -> bool:
+        return self.lo is not None and self.lo == self.hi
+
+    def text(self) -> str:
+        return f"{'' if self.lo is None else self.lo}..{'' if self.hi is None else self.hi}"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A box of the filter space, walked in one `order` of contentId."""
+
+    start: Range = field(default_factory=Range)
+    update: Range = field(default_factory=Range)
+    premium: bool | None = None
+    order: str = "asc"
+
+    @property
+    def key(self) -> str:
+        """A stable text key (checkpoints are stored under it)."""
+        premium = "" if self.premium is None else str(self.premium).lower()
+        return f"start={self.start.text()};update={self.update.text()};premium={premium}"
+
+    def params(self) -> dict[str, Any]:
+        """Filter parameters of a request for this window (see the module docstring)."""
+        out: dict[str, Any] = {}
+        for prefix, rng in (("StartDate", self.start), ("UpdateDate", self.update)):
+            if rng.lo is not None:
+                out[f"from{prefix}"] = rng.lo - 1
+            if rng.hi is not None:
+                out[f"to{prefix}"] = rng.hi + 1
+        if self.premium is not None:
+            out["premium"] = self.premium
+        return out
+
+    def owns(self, item: ItemMark) -> bool:
+        return (
+            item.start in self.start
+            and item.update in self.update
+            and (self.premium is None or item.premium == self.premium)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": [self.start.lo, self.start.hi],
+            "update": [self.update.lo, self.update.hi],
+            "premium": self.premium,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Window:
+        return cls(Range(*data["start"]), Range(*data["update"]), data.get("premium"))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMark:
+    """What the scanner keeps of an item: its id and the values the filters look at."""
+
+    content_id: str
+    start: Any
+    update: Any
+    premium: Any
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> ItemMark:
+        return cls(
+            str(item.get("contentId")),
+            item.get("startDate"),
+            item.get("updateDate"),
+            item.get("premium"),
+        )
+
+    def to_json(self) -> list[Any]:
+        return [self.content_id, self.start, self.update, self.premium]
+
+
+def _ints(values: Iterable[Any]) -> list[int]:
+    return sorted(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+
+
+def split_range(
+    rng: Range, sample: Sequence[Any], total: int, target: int = TARGET_WINDOW_ITEMS
+) -> list[Range]:
+    """Cut `rng` into contiguous, disjoint ranges that together cover exactly `rng`.
+
+    `sample` holds values seen in the range (a probe page); `total` is how many items the
+    range holds. Boundaries fall at the sample's quantiles so each piece holds about
+    `target` items; a value the sample shows holding more than about half a target (a
+    bulk-import stamp) gets a piece of its own, [v - 1, v + 1] where the range allows.
+    Returns [rng] when the range cannot be split (a single second).
+    """
+    if rng.is_single:
+        return [rng]
+    values = [v for v in _ints(sample) if v in rng]
+    if not values:
+        return _halve(rng)
+    per_sample_item = total / len(values)
+    heavy = {v for v, n in Counter(values).items() if n * per_sample_item > target / 2}
+    pieces = max(2, math.ceil(total / target))
+    cuts: set[int] = set()  # a cut c means: one piece ends at c, the next starts at c + 1
+    for j in range(1, pieces):
+        cuts.add(values[min(len(values) - 1, j * len(values) // pieces)])
+    for v in heavy:
+        cuts.difference_update(range(v - 1, v + 2))
+        # The heavy second's window reaches one second to each side, so that neither
+        # neighbour's request (widened by a second, see `Window.params`) takes it in.
+        if Range(v - 2, v + 2).lo in rng and Range(v - 2, v + 2).hi in rng:
+            cuts.update((v - 2, v + 1))
+        else:
+            cuts.update((v - 1, v))
+    ranges = _cut(rng, sorted(cuts))
+    if len(ranges) < 2:
+        return _halve(rng)
+    return ranges
+
+
+def _cut(rng: Range, cuts: list[int]) -> list[Range]:
+    out: list[Range] = []
+    lo = rng.lo
+    for c in cuts:
+        if (lo is not None and c < lo) or (rng.hi is not None and c >= rng.hi):
+            continue
+        out.append(Range(lo, c))
+        lo = c + 1
+    out.append(Range(lo, rng.hi))
+    return out
+
+
+def _halve(rng: Range) -> list[Range]:
+    """Split without a sample: at the middle, or at 0 for an open end."""
+    if rng.lo is not None and rng.hi is not None:
+        mid = (rng.lo + rng.hi) // 2
+    elif rng.lo is None and rng.hi is None:
+        mid = 0
+    elif rng.lo is None:
+        assert rng.hi is not None
+        mid = min(0, rng.hi - 1)
+    else:
+        assert rng.lo is not None
+        mid = max(0, rng.lo)
+    return _cut(rng, [mid])
+
+
+def split_window(window: Window, sample: Sequence[ItemMark], total: int) -> list[Window]:
+    """Children of an over-full window, by the first dimension that can still be split:
+    startDate, then updateDate inside one second, then premium. [] when none can."""
+    if not window.start.is_single:
+        ranges = split_range(window.start, [m.start for m in sample], total)
+        return [replace(window, start=r) for r in ranges]
+    if not window.update.is_single:
+        ranges = split_range(window.update, [m.update for m in sample], total)
+        return [replace(window, update=r) for r in ranges]
+    if window.premium is None:
+        return [replace(window, premium=True), replace(window, premium=False)]
+    return []
+
+
+def plan_from_counts(
+    counts: Sequence[tuple[int, int]], target: int = TARGET_WINDOW_ITEMS
+) -> list[Range]:
+    """Windows for a full pass planned from the mirror's own startDate distribution.
+
+    `counts` are (startDate, items) sorted by startDate. Consecutive seconds are packed
+    into windows of at most `target` items; the first window is open below and the last
+    open above, so no startDate is outside every window.
+    """
+    cuts: list[int] = []
+    running = 0
+    for second, n in counts:
+        if running and running + n > target:
+            cuts.append(second - 1)
+            running = 0
+        running += n
+    return _cut(Range(None, None), cuts)

@@ -1,0 +1,108 @@
+"""Planned windows cover every possible startDate exactly once."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hotstar_sync.model.windows import (
+    ItemMark,
+    Range,
+    Window,
+    plan_from_counts,
+    split_range,
+    split_window,
+)
+
+BIG = 2**40
+ends = st.one_of(st.none(), st.integers(-BIG, BIG))
+
+
+def assert_partition(parent: Range, pieces: list[Range]) -> None:
+    """Contiguous, disjoint, non-empty, and exactly `parent`'s ends."""
+    assert pieces[0].lo == parent.lo and pieces[-1].hi == parent.hi
+    for a, b in itertools.pairwise(pieces):
+        assert a.hi is not None and b.lo == a.hi + 1
+    for p in pieces:
+        assert p.lo is None or p.hi is None or p.lo <= p.hi
+
+
+@st.composite
+def ranges(draw):
+    lo, hi = draw(ends), draw(ends)
+    if lo is not None and hi is not None and lo > hi:
+        lo, hi = hi, lo
+    return Range(lo, hi)
+
+
+@given(
+    ranges(),
+    st.lists(st.integers(-BIG, BIG) | st.sampled_from([0, 32535072000])),
+    st.integers(1, 10**6),
+)
+def test_split_range_is_an_exact_partition(rng, sample, total):
+    pieces = split_range(rng, sample, total)
+    assert_partition(rng, pieces)
+    if not rng.is_single:
+        assert len(pieces) >= 2
+
+
+@given(ranges(), st.lists(st.integers(-BIG, BIG)), st.integers(1, 10**6), st.integers(-BIG, BIG))
+def test_every_second_of_the_parent_is_in_exactly_one_piece(rng, sample, total, second):
+    pieces = split_range(rng, sample, total)
+    assert sum(second in p for p in pieces) == (1 if second in rng else 0)
+
+
+def test_a_heavy_second_gets_a_window_of_its_own():
+    sample = [100] * 500 + list(range(1000, 1500))
+    pieces = split_range(Range(None, None), sample, total=20_000)
+    assert Range(99, 101) in pieces
+    small = split_range(Range(99, 101), [100] * 1000, total=20_000)
+    assert Range(100, 100) in small
+
+
+def test_split_points_follow_the_data_not_the_calendar():
+    sample = list(range(0, 1000))  # uniform over 0..999
+    pieces = split_range(Range(None, None), sample, total=30_000, target=10_000)
+    inner = [p.hi for p in pieces[:-1]]
+    assert inner == [333, 666]
+
+
+@given(
+    st.lists(st.tuples(st.integers(-BIG, BIG), st.integers(1, 20_000)), unique_by=lambda t: t[0])
+)
+def test_plan_from_counts_covers_everything_and_respects_the_target(counts):
+    counts = sorted(counts)
+    plan = plan_from_counts(counts, target=9_000)
+    assert_partition(Range(None, None), plan)
+    for piece in plan:
+        inside = [n for s, n in counts if s in piece]
+        assert sum(inside) <= 9_000 or len(inside) == 1
+
+
+def test_requests_widen_each_closed_end_by_one_second():
+    w = Window(Range(10, 20), Range(None, 99), premium=False)
+    assert w.params() == {
+        "fromStartDate": 9,
+        "toStartDate": 21,
+        "toUpdateDate": 100,
+        "premium": False,
+    }
+    assert Window().params() == {}
+
+
+def test_split_window_falls_back_to_update_date_then_premium():
+    sample = [ItemMark(str(i), 5, 1000 + i, i % 2 == 0) for i in range(100)]
+    by_update = split_window(Window(Range(5, 5)), sample, 20_000)
+    assert all(c.start == Range(5, 5) for c in by_update) and len(by_update) >= 2
+    one_second = Window(Range(5, 5), Range(7, 7))
+    assert [c.premium for c in split_window(one_second, sample, 20_000)] == [True, False]
+    assert split_window(Window(Range(5, 5), Range(7, 7), premium=True), sample, 20_000) == []
+
+
+def test_window_key_round_trips_through_json():
+    w = Window(Range(None, 5), Range(3, None), premium=True)
+    assert Window.from_json(w.to_json()) == w
+    assert w.key == "start=..5;update=3..;premium=true"
