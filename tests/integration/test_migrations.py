@@ -14,69 +14,19 @@ from alembic import command
 from hotstar_sync.db import migrate
 from hotstar_sync.errors import DatabaseError
 
-# Every column of the seed's three tables (seed/000_0222dc43a91fcf27.txt, "Database Schema").
+# Every column of the seed's three tables (seed/000_0222dc43a91fcf27.txt, "Database Schema"),
+# as words in the seed's order: easier to hold against the seed than a list of 60 literals.
 SEED_COLUMNS = {
-    "hotstar_movies": [
-        "id",
-        "hotstar_id",
-        "content_id",
-        "title",
-        "description",
-        "content_type",
-        "year",
-        "duration",
-        "genre",
-        "lang",
-        "lang_objs",
-        "premium",
-        "vip",
-        "paid",
-        "asset_status",
-        "start_date",
-        "end_date",
-        "broadcast_date",
-        "thumbnail",
-        "portrait_thumbnail",
-        "images",
-        "source_images",
-        "deep_link_url",
-        "deep_link_url_living_room",
-        "play_uri",
-        "locators",
-        "actors",
-        "directors",
-        "producers",
-        "anchors",
-        "search_keywords",
-        "trailers",
-        "trailer_deep_links",
-        "parental_rating",
-        "parental_rating_name",
-        "channel_object",
-        "api_update_date",
-        "created_at",
-        "updated_at",
-        "last_synced_at",
-        "is_deleted",
-        "deleted_at",
-        "raw_response",
-    ],
-    "hotstar_sync_log": [
-        "id",
-        "sync_type",
-        "started_at",
-        "completed_at",
-        "status",
-        "total_items_fetched",
-        "items_added",
-        "items_updated",
-        "items_deleted",
-        "api_requests_made",
-        "from_update_date",
-        "to_update_date",
-        "errors",
-        "duration_seconds",
-    ],
+    "hotstar_movies": """id hotstar_id content_id title description content_type year duration
+        genre lang lang_objs premium vip paid asset_status start_date end_date broadcast_date
+        thumbnail portrait_thumbnail images source_images deep_link_url
+        deep_link_url_living_room play_uri locators actors directors producers anchors
+        search_keywords trailers trailer_deep_links parental_rating parental_rating_name
+        channel_object api_update_date created_at updated_at last_synced_at is_deleted
+        deleted_at raw_response""".split(),  # noqa: SIM905
+    "hotstar_sync_log": """id sync_type started_at completed_at status total_items_fetched
+        items_added items_updated items_deleted api_requests_made from_update_date
+        to_update_date errors duration_seconds""".split(),  # noqa: SIM905
     "hotstar_api_tokens": ["id", "token", "generated_at", "expires_at", "is_active"],
 }
 ADDED_TABLES = {
@@ -116,6 +66,14 @@ GROUP BY DATE(started_at)
 ORDER BY date DESC
 LIMIT 30;
 """
+# The seed's health check (scripts/check-sync-health.py), verbatim.
+SEED_HEALTH_CHECK = """
+        SELECT started_at, status
+        FROM hotstar_sync_log
+        WHERE sync_type = 'daily'
+        ORDER BY started_at DESC
+        LIMIT 1
+    """
 
 
 def _columns(url: str) -> dict[str, dict[str, str]]:
@@ -248,12 +206,14 @@ def test_seed_monitoring_queries_run_unchanged(db_url: str) -> None:
         )
         latest = conn.execute(SEED_LATEST_SYNCS).fetchall()
         daily = conn.execute(SEED_DAILY_STATISTICS).fetchall()
+        health = conn.execute(SEED_HEALTH_CHECK).fetchone()
 
     assert [row[3] for row in latest] == ["running", "completed", "completed", "completed"]
     assert len(daily) in (1, 2)  # the two daily runs may straddle midnight
     assert sum(row[1] for row in daily) == 2
     assert sum(row[2] for row in daily) == 4
     assert sum(row[3] for row in daily) == 8
+    assert health is not None and health[1] == "running"
 
 
 def test_updated_at_moves_when_the_row_changes_not_when_only_stamped(db_url: str) -> None:
