@@ -1,1 +1,83 @@
 """`hotstar-sync simulate`: serve the local partner API simulator."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import cast
+
+import typer
+
+from hotstar_sync.cli._app import app, handle_errors
+from hotstar_sync.simulator import FaultSettings, SimulatorConfig, serve_forever
+from hotstar_sync.simulator.config import BOUNDS, Bounds
+from hotstar_sync.simulator.runner import READY
+
+
+def _print_ready(base_url: str) -> None:
+    # Callers (benchmarks, scripts) wait for exactly this line on stdout.
+    print(f"{READY}{base_url}", flush=True)
+
+
+@app.command()
+@handle_errors
+def simulate(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on; 0 picks a free one."),
+    movies: int = typer.Option(51495, help="Movies in the catalogue."),
+    seed: int = typer.Option(0, help="The catalogue is the same for the same seed (and day)."),
+    rate_limit: float = typer.Option(
+        1.0, help="Requests per second per partner (burst 1); 0 turns the limit off."
+    ),
+    bounds: str = typer.Option(
+        "inclusive", help=f"How from*/to* filters treat their bounds: {', '.join(BOUNDS)}."
+    ),
+    cluster_size: int = typer.Option(3000, help="Movies sharing one startDate second."),
+    index_lag_seconds: float = typer.Option(
+        0.0, "--index-lag-seconds", "--index-lag", help="Delay before a change is searchable."
+    ),
+    malformed: int = typer.Option(5, help="Movies that break the contract (null title, ...)."),
+    duplicate_ids: int = typer.Option(
+        0, help="Pairs of movies sharing a numeric id under distinct contentIds."
+    ),
+    error_rate: float = typer.Option(0.0, help="Share of search requests answered 503."),
+    slow_rate: float = typer.Option(0.0, help="Share of search requests answered slowly."),
+    slow_seconds: float = typer.Option(6.0, help="Delay of a slow answer."),
+    drop_rate: float = typer.Option(0.0, help="Share of answers cut off in mid-body."),
+    churn_rate: float = typer.Option(
+        0.0, help="Share of search requests that first add and remove items."
+    ),
+    churn_items: int = typer.Option(5, help="Items added and removed by one churn."),
+    fault_seed: int | None = typer.Option(None, help="Seed of the fault draws (default: --seed)."),
+    reference_time: int | None = typer.Option(
+        None, help="Epoch second the catalogue's dates are based on (default: today 00:00 UTC)."
+    ),
+) -> None:
+    """Serve a simulated partner catalog API (GET /movie/search; admin paths under /_sim/).
+
+    Partner id and secret come from HOTSTAR_PARTNER_ID and HOTSTAR_AKAMAI_SECRET, with the
+    built-in demo credentials when unset. Prints one line, `Simulator ready at <URL>`, once
+    serving; stops on Ctrl-C or SIGTERM. See docs/simulator.md.
+    """
+    faults = FaultSettings(
+        error_rate=error_rate,
+        slow_rate=slow_rate,
+        slow_seconds=slow_seconds,
+        drop_rate=drop_rate,
+        churn_rate=churn_rate,
+        churn_items=churn_items,
+    )
+    config = SimulatorConfig(
+        movies=movies,
+        seed=seed,
+        rate_limit=rate_limit,
+        bounds=cast(Bounds, bounds),  # SimulatorConfig refuses any other value
+        cluster_size=cluster_size,
+        index_lag_seconds=index_lag_seconds,
+        malformed=malformed,
+        duplicate_ids=duplicate_ids,
+        faults=faults,
+        fault_seed=fault_seed,
+    )
+    if reference_time is not None:
+        config = dataclasses.replace(config, reference_time=reference_time)
+    serve_forever(config, _print_ready, host=host, port=port)
