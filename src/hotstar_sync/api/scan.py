@@ -26,38 +26,23 @@ windows and reuse the split plans it already made.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 
 from hotstar_sync.api.client import SearchPage
-from hotstar_sync.model.windows import OFFSET_CAP, ItemMark, Window, split_window
+from hotstar_sync.model.windows import (
+    OFFSET_CAP,
+    ItemMark,
+    Window,
+    WindowResult,
+    split_window,
+)
 
 log = structlog.get_logger(__name__)
 
 Fetch = Callable[[dict[str, Any]], SearchPage]
-
-
-@dataclass
-class WindowResult:
-    """What is known of a window once walked (or planned, for a split one)."""
-
-    window: Window
-    total: int
-    owned: int = 0
-    edge: dict[str, ItemMark] = field(default_factory=dict)
-    verified: bool = False
-    requests: int = 0
-    children: list[Window] | None = None
-    #: True for the plan of a split window whose children are not all walked yet.
-    is_plan: bool = False
-
-    @property
-    def status(self) -> str:
-        if self.is_plan:
-            return "split"
-        return "done" if self.verified else "unverified"
 
 
 @dataclass

@@ -113,6 +113,27 @@ class ItemMark:
         return [self.content_id, self.start, self.update, self.premium]
 
 
+@dataclass
+class WindowResult:
+    """What is known of a window once walked (or planned, for a split one)."""
+
+    window: Window
+    total: int
+    owned: int = 0
+    edge: dict[str, ItemMark] = field(default_factory=dict)
+    verified: bool = False
+    requests: int = 0
+    children: list[Window] | None = None
+    #: True for the plan of a split window whose children are not all walked yet.
+    is_plan: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.is_plan:
+            return "split"
+        return "done" if self.verified else "unverified"
+
+
 def _ints(values: Iterable[Any]) -> list[int]:
     return sorted(v for v in values if isinstance(v, int) and not isinstance(v, bool))
 

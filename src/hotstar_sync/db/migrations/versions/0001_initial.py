@@ -184,7 +184,7 @@ CREATE TABLE hotstar_sync_windows (
   content_type TEXT NOT NULL,
   window_key TEXT NOT NULL,
   filters JSONB NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('done', 'unverified')),
+  status TEXT NOT NULL CHECK (status IN ('split', 'done', 'unverified')),
   total_results INTEGER,
   items_seen INTEGER,
   requests INTEGER,
