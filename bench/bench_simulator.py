@@ -70,8 +70,8 @@ def main() -> None:
             print(
                 f"1,000-item pages, {order_by:>9}:     {rate:7.1f} pages/s "
                 f"{received / seconds / 1e6:6.1f} MB/s  "
-                f"x{rate / TARGET_PAGES_PER_SECOND:.2f} of the target, "
-                f"x{rate / baseline:.2f} of the baseline"
+                f"x{rate / TARGET_PAGES_PER_SECOND:.2f} the target; "
+                f"a page costs x{baseline / rate:.1f} a 1-item page"
             )
 
 

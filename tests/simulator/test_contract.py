@@ -129,10 +129,13 @@ def test_offset_plus_size_may_reach_10000(serve: Callable[..., Api]) -> None:
     assert results["totalPageResults"] == 1000
 
 
-def test_unknown_paths_answer_json(api: Api) -> None:
+def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
     response = api.get("/nowhere")
     assert response.status_code == 404
     assert response.json()["statusCode"] == "NOT_FOUND"
+    response = api.http.post("/movie/search")
+    assert response.status_code == 405
+    assert response.json()["statusCodeValue"] == 405
 
 
 def test_contentid_order_is_stable_and_numeric_both_ways(api: Api) -> None:

@@ -88,6 +88,9 @@ def test_malformed_items_and_id_clashes_are_marked(serve: Callable[..., Api]) ->
     titled = [cid for cid, t in broken.items() if t.malformed == "title is null"]
     assert served[titled[0]]["title"] is None
     assert len(truth.id_clashes) == 2
+    over_http = api.http.get("/_sim/truth").json()
+    assert over_http["id_clashes"] == {str(k): v for k, v in truth.id_clashes.items()}
+    assert sum(i["malformed"] is not None for i in over_http["items"]) == 5
     for shared, content_ids in truth.id_clashes.items():
         assert len(content_ids) == 2
         assert {served[cid]["id"] for cid in content_ids} == {shared}

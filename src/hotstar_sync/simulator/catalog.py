@@ -247,7 +247,7 @@ class Catalog:
             {
                 "removed": sorted(removed),
                 "pending": pending,
-                "idClashes": {str(k): v for k, v in _clashes(entries).items()},
+                "id_clashes": {str(k): v for k, v in _clashes(entries).items()},
             },
         )
         head = b'{"type":' + orjson.dumps(content_type) + b',"items":['
