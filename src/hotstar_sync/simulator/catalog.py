@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -90,6 +91,7 @@ class Catalog:
         self.config = config
         self._rng = random.Random(f"items-{config.seed}")
         self._changes = random.Random(f"changes-{config.seed}")
+        self._lock = threading.Lock()
         self._counters = {name: _Counter() for name in CONTENT_TYPES}
         self._collections = {
             name: Collection(kind, self._initial(kind), tie_seed=config.effective_fault_seed)
@@ -157,49 +159,51 @@ class Catalog:
         counts = (adds, back_catalogue_adds, updates, unpublish, republish, removals, malformed)
         if min(counts) < 0:
             raise ConfigError("change counts must not be negative")
-        coll = self.collection(content_type)
-        kind, rng, now = coll.kind, self._changes, int(time.time())
-        result = DayResult(now, time.time() + self.config.index_lag_seconds)
-        pool = sorted(coll.latest().values(), key=lambda e: e.index["contentId"])
-        taken: set[str] = set()
+        # One day at a time: the server's churn and the caller's days share the generator.
+        with self._lock:
+            coll = self.collection(content_type)
+            kind, rng, now = coll.kind, self._changes, int(time.time())
+            result = DayResult(now, time.time() + self.config.index_lag_seconds)
+            pool = sorted(coll.latest().values(), key=lambda e: e.index["contentId"])
+            taken: set[str] = set()
 
-        def take(count: int, fits: Callable[[Entry], bool] = lambda e: True) -> list[Entry]:
-            candidates = [e for e in pool if e.content_id not in taken and fits(e)]
-            chosen = rng.sample(candidates, min(count, len(candidates)))
-            taken.update(e.content_id for e in chosen)
-            return chosen
+            def take(count: int, fits: Callable[[Entry], bool] = lambda e: True) -> list[Entry]:
+                candidates = [e for e in pool if e.content_id not in taken and fits(e)]
+                chosen = rng.sample(candidates, min(count, len(candidates)))
+                taken.update(e.content_id for e in chosen)
+                return chosen
 
-        changes: list[tuple[str, Entry | None]] = []
-        for entry in take(updates):
-            changes.append((entry.content_id, _updated(rng, entry, now)))
-            result.updated.append(entry.content_id)
-        for entry in take(unpublish, lambda e: e.index["assetStatus"] == "PUBLISHED"):
-            changes.append(
-                (entry.content_id, entry.changed(assetStatus="UNPUBLISHED", updateDate=now))
-            )
-            result.unpublished.append(entry.content_id)
-        for entry in take(republish, lambda e: e.index["assetStatus"] == "UNPUBLISHED"):
-            changes.append(
-                (entry.content_id, entry.changed(assetStatus="PUBLISHED", updateDate=now))
-            )
-            result.republished.append(entry.content_id)
-        for entry in take(removals):
-            changes.append((entry.content_id, None))
-            result.removed.append(entry.content_id)
-        healthy = take(malformed, lambda e: e.malformed is None)
-        for entry, reason in zip(healthy, itertools.cycle(BREAKS), strict=False):
-            changes.append((entry.content_id, entry.corrupt(reason).changed(updateDate=now)))
-            result.malformed.append(entry.content_id)
-        for count, old, ids in (
-            (adds, False, result.added),
-            (back_catalogue_adds, True, result.back_catalogue_added),
-        ):
-            for _ in range(count):
-                entry = self._new_item(kind, now, old)
-                changes.append((entry.content_id, entry))
-                ids.append(entry.content_id)
-        coll.stage(changes, result.visible_at)
-        return result
+            changes: list[tuple[str, Entry | None]] = []
+            for entry in take(updates):
+                changes.append((entry.content_id, _updated(rng, entry, now)))
+                result.updated.append(entry.content_id)
+            for entry in take(unpublish, lambda e: e.index["assetStatus"] == "PUBLISHED"):
+                changes.append(
+                    (entry.content_id, entry.changed(assetStatus="UNPUBLISHED", updateDate=now))
+                )
+                result.unpublished.append(entry.content_id)
+            for entry in take(republish, lambda e: e.index["assetStatus"] == "UNPUBLISHED"):
+                changes.append(
+                    (entry.content_id, entry.changed(assetStatus="PUBLISHED", updateDate=now))
+                )
+                result.republished.append(entry.content_id)
+            for entry in take(removals):
+                changes.append((entry.content_id, None))
+                result.removed.append(entry.content_id)
+            healthy = take(malformed, lambda e: e.malformed is None)
+            for entry, reason in zip(healthy, itertools.cycle(BREAKS), strict=False):
+                changes.append((entry.content_id, entry.corrupt(reason).changed(updateDate=now)))
+                result.malformed.append(entry.content_id)
+            for count, old, ids in (
+                (adds, False, result.added),
+                (back_catalogue_adds, True, result.back_catalogue_added),
+            ):
+                for _ in range(count):
+                    entry = self._new_item(kind, now, old)
+                    changes.append((entry.content_id, entry))
+                    ids.append(entry.content_id)
+            coll.stage(changes, result.visible_at)
+            return result
 
     def _new_item(self, kind: ContentType, now: int, old: bool) -> Entry:
         rng = self._changes
