@@ -1,0 +1,430 @@
+"""The writer: one page of validated items -> the mirror, in one transaction.
+
+Per page (design: "Data flow", issue 5 "Writer"):
+
+1. COPY the rows (binary) into a temporary staging table.
+2. One statement classifies every staged row against the mirror (new, changed, unchanged,
+   clashing with another row's UNIQUE value), upserts only new and changed rows with
+   INSERT ... ON CONFLICT (content_id) DO UPDATE, and appends their change-log rows.
+   Unchanged rows are never touched: their updated_at and xmin stay, no index is written.
+3. Rejects (from validation, and the clashes found in 2) are upserted into the quarantine.
+4. The run's counters in hotstar_sync_log grow by the page's counts, and the window's
+   checkpoint row is written, so a resumed run keeps exact counts.
+
+All of it commits together or not at all. A row that still breaks a constraint the
+classification did not foresee rolls the statement back to a savepoint, and the page is
+redone row by row: the failures go to the quarantine, the rest commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from hotstar_sync.errors import DatabaseError
+from hotstar_sync.model.content import ContentType
+from hotstar_sync.model.validate import Reject, Row, row_columns
+
+_STAGE_TYPES = {"text": "text", "int": "int4", "bigint": "int8", "bool": "bool"}
+
+
+@dataclass(frozen=True, slots=True)
+class PageCounts:
+    """What one page did to the mirror. added + updated + unchanged + quarantined = items."""
+
+    added: int = 0
+    updated: int = 0  # existing rows rewritten: content or deletion state changed
+    unchanged: int = 0
+    deleted: int = 0  # live rows that became soft-deleted (also counted in updated)
+    restored: int = 0  # deleted rows that became live again (also counted in updated)
+    quarantined: int = 0
+
+    def __add__(self, other: PageCounts) -> PageCounts:
+        return PageCounts(*(getattr(self, name) + getattr(other, name) for name in self.__slots__))
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A finished window of a run (hotstar_sync_windows), written with its last page."""
+
+    window_key: str
+    filters: Mapping[str, Any]
+    status: Literal["done", "unverified"] = "done"
+    total_results: int | None = None
+    items_seen: int | None = None
+    requests: int | None = None
+
+
+class _Sql:
+    """The statements of one content type, composed once from its description."""
+
+    def __init__(self, kind: ContentType) -> None:
+        table = sql.Identifier(kind.table)
+        self.stage = sql.Identifier(f"hs_stage_{kind.name}")
+        names = row_columns(kind)
+        idents = [sql.Identifier(n) for n in names]
+        types = [_STAGE_TYPES[c.kind] for c in kind.scalar_columns] + ["text"] * 3
+        self.copy_types = types
+        self.create_stage = sql.SQL(
+            # A page's CTEs hold a few MB (raw items, parsed once); in memory, not spilled.
+            "SET LOCAL work_mem = '64MB';"
+            # ON COMMIT DELETE ROWS: the table outlives the page, its rows do not. The
+            # toast_tuple_target keeps a ~3 KB staged row inline and uncompressed: pglz on
+            # data read once and thrown away took more time than the COPY itself.
+            " CREATE TEMP TABLE IF NOT EXISTS {} ({})"
+            " WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS"
+        ).format(
+            self.stage,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(i, sql.SQL(t)) for i, t in zip(idents, types, strict=True)
+            ),
+        )
+        self.copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            self.stage, sql.SQL(", ").join(idents)
+        )
+        key = sql.Identifier(kind.id_column)
+        scalars = [sql.Identifier(c.column) for c in kind.scalar_columns]
+        jsons = [sql.Identifier(c.column) for c in kind.json_columns]
+        # JSON columns come out of the raw item; JSON null and an absent field are both NULL.
+        json_values = [
+            sql.SQL("NULLIF(doc -> {}, 'null'::jsonb)").format(sql.Literal(c.field))
+            for c in kind.json_columns
+        ]
+        # A clash: another row already holds (or, within the page, a lower contentId also
+        # claims) this row's value of a UNIQUE column. Only new rows and rows whose value
+        # changed can clash, so only they pay for the index probe.
+        clashes = []
+        for name in kind.unique_fields:
+            col = sql.Identifier(kind.by_field[name].column)
+            clashes.append(
+                sql.SQL(
+                    "CASE WHEN m.{key} IS NULL OR m.{col} <> s.{col} THEN"
+                    " (SELECT {lit} || ' ' || s.{col} || ' already belongs to {idf} '"
+                    "   || o.{key} FROM {table} o WHERE o.{col} = s.{col}) END,"
+                    " CASE WHEN first_value(s.{key}) OVER (PARTITION BY s.{col} ORDER BY s.{key})"
+                    "   <> s.{key} THEN {lit} || ' ' || s.{col} || ' is claimed in the same page by"
+                    " {idf} ' || first_value(s.{key}) OVER (PARTITION BY s.{col} ORDER BY s.{key})"
+                    " END"
+                ).format(
+                    key=key,
+                    col=col,
+                    table=table,
+                    lit=sql.Literal(name),
+                    idf=sql.SQL(kind.id_field),
+                )
+            )
+        changed = sql.SQL(
+            "m.content_hash <> EXCLUDED.content_hash OR (m.is_deleted, m.deleted_reason)"
+            " IS DISTINCT FROM (EXCLUDED.is_deleted, EXCLUDED.deleted_reason)"
+        )
+        self.merge = sql.SQL(_MERGE).format(
+            table=table,
+            stage=self.stage,
+            key=key,
+            clash=sql.SQL("COALESCE({})").format(sql.SQL(", ").join(clashes)),
+            columns=sql.SQL(", ").join([*scalars, *jsons]),
+            values=sql.SQL(", ").join([*scalars, *json_values]),
+            set=sql.SQL(", ").join(
+                sql.SQL("{} = EXCLUDED.{}").format(c, c) for c in [*scalars, *jsons]
+            ),
+            changed=changed,
+        )
+
+
+_MERGE = """
+WITH cand AS MATERIALIZED (
+  SELECT s.*, m.{key} IS NULL AS is_new, m.content_hash AS old_hash,
+         m.is_deleted AS old_deleted, m.deleted_reason AS old_reason, {clash} AS clash
+  FROM {stage} s LEFT JOIN {table} m ON m.{key} = s.{key}
+  WHERE %(only)s::text[] IS NULL OR s.{key} = ANY(%(only)s::text[])
+),
+todo AS MATERIALIZED (
+  SELECT c.*, c.raw_response::jsonb AS doc FROM cand c
+  WHERE c.clash IS NULL AND (c.is_new OR c.old_hash <> c.content_hash
+    OR (c.old_deleted, c.old_reason)
+       IS DISTINCT FROM (c.deleted_reason IS NOT NULL, c.deleted_reason))
+),
+up AS (
+  INSERT INTO {table} AS m ({columns}, raw_response, content_hash, is_deleted, deleted_reason,
+                            deleted_at, first_seen_run_id, last_changed_run_id, last_synced_at)
+  SELECT {values}, doc, content_hash, deleted_reason IS NOT NULL, deleted_reason,
+         CASE WHEN deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
+         %(run)s, %(run)s, %(now)s::timestamptz
+  FROM todo
+  ON CONFLICT ({key}) DO UPDATE SET {set},
+    raw_response = EXCLUDED.raw_response, content_hash = EXCLUDED.content_hash,
+    is_deleted = EXCLUDED.is_deleted, deleted_reason = EXCLUDED.deleted_reason,
+    deleted_at = CASE WHEN NOT EXCLUDED.is_deleted THEN NULL
+                      WHEN m.is_deleted THEN m.deleted_at ELSE EXCLUDED.deleted_at END,
+    last_changed_run_id = EXCLUDED.last_changed_run_id, last_synced_at = EXCLUDED.last_synced_at
+  -- The classification above already left unchanged rows out; this repeats it against the
+  -- row as ON CONFLICT sees it, so a concurrent change cannot make us rewrite an equal row.
+  WHERE {changed}
+  RETURNING m.{key} AS key, (m.xmax = 0) AS inserted
+),
+events AS (
+  SELECT t.{key} AS key, e.change, e.fields, e.reason, up.inserted, t.old_deleted,
+         t.deleted_reason
+  FROM todo t JOIN up ON up.key = t.{key}
+  CROSS JOIN LATERAL (
+    SELECT 'insert' AS change, NULL::text[] AS fields, NULL::text AS reason WHERE up.inserted
+    UNION ALL
+    -- The changed top-level fields: old raw item (this statement's snapshot) against new.
+    SELECT 'update', ARRAY(
+        SELECT COALESCE(n.key, o.key)
+        FROM jsonb_each(t.doc) n
+        FULL JOIN jsonb_each((SELECT x.raw_response FROM {table} x WHERE x.{key} = t.{key})) o
+          ON o.key = n.key
+        WHERE n.value IS DISTINCT FROM o.value ORDER BY 1), NULL
+    WHERE NOT up.inserted AND t.old_hash <> t.content_hash
+    UNION ALL
+    SELECT 'delete', NULL, t.deleted_reason
+    WHERE t.deleted_reason IS NOT NULL
+      AND (up.inserted OR t.old_reason IS DISTINCT FROM t.deleted_reason)
+    UNION ALL
+    SELECT 'restore', NULL, t.old_reason
+    WHERE NOT up.inserted AND t.old_deleted AND t.deleted_reason IS NULL
+  ) e
+),
+logged AS (
+  INSERT INTO hotstar_change_log (run_id, content_type, content_id, change, changed_fields,
+                                  reason, changed_at)
+  SELECT %(run)s, %(kind)s, key, change, fields, reason, %(now)s::timestamptz FROM events
+),
+resolved AS (
+  -- An item that was quarantined and is now stored again is resolved.
+  UPDATE hotstar_quarantine q SET resolved_at = %(now)s::timestamptz
+  FROM cand c
+  WHERE q.content_type = %(kind)s AND q.item_key = c.{key} AND c.clash IS NULL
+    AND q.resolved_at IS NULL
+)
+SELECT 'counts', NULL,
+       (SELECT count(*) FROM up WHERE inserted),
+       (SELECT count(*) FROM up WHERE NOT inserted),
+       (SELECT count(*) FROM cand WHERE clash IS NULL) - (SELECT count(*) FROM up),
+       (SELECT count(*) FROM events WHERE change = 'delete' AND NOT inserted
+                                      AND NOT COALESCE(old_deleted, false)),
+       (SELECT count(*) FROM events WHERE change = 'restore')
+UNION ALL
+SELECT 'clash', c.{key}::text || chr(31) || c.clash, NULL, NULL, NULL, NULL, NULL
+FROM cand c WHERE c.clash IS NOT NULL
+"""
+
+_QUARANTINE = """
+INSERT INTO hotstar_quarantine AS q (content_type, item_key, reason, raw_item, first_run_id,
+                                     last_run_id, first_seen_at, last_seen_at, times_seen)
+SELECT %(kind)s, k, r, j::jsonb, %(run)s, %(run)s, %(now)s::timestamptz, %(now)s::timestamptz, 1
+FROM unnest(%(keys)s::text[], %(reasons)s::text[], %(raws)s::text[]) AS u(k, r, j)
+ON CONFLICT (content_type, item_key) DO UPDATE SET
+  reason = EXCLUDED.reason, raw_item = EXCLUDED.raw_item, last_run_id = EXCLUDED.last_run_id,
+  last_seen_at = EXCLUDED.last_seen_at, times_seen = q.times_seen + 1, resolved_at = NULL
+"""
+
+_SYNC_LOG = """
+UPDATE hotstar_sync_log SET
+  total_items_fetched = COALESCE(total_items_fetched, 0) + %(fetched)s,
+  items_added = COALESCE(items_added, 0) + %(added)s,
+  items_updated = COALESCE(items_updated, 0) + %(updated)s,
+  items_deleted = COALESCE(items_deleted, 0) + %(deleted)s,
+  items_restored = COALESCE(items_restored, 0) + %(restored)s,
+  items_quarantined = COALESCE(items_quarantined, 0) + %(quarantined)s
+WHERE id = %(run)s
+RETURNING id
+"""
+
+_CHECKPOINT = """
+INSERT INTO hotstar_sync_windows (run_id, content_type, window_key, filters, status,
+                                  total_results, items_seen, requests, completed_at)
+VALUES (%(run)s, %(kind)s, %(key)s, %(filters)s::jsonb, %(status)s, %(total)s, %(seen)s,
+        %(requests)s, %(now)s::timestamptz)
+ON CONFLICT (run_id, window_key) DO UPDATE SET
+  filters = EXCLUDED.filters, status = EXCLUDED.status, total_results = EXCLUDED.total_results,
+  items_seen = EXCLUDED.items_seen, requests = EXCLUDED.requests,
+  completed_at = EXCLUDED.completed_at
+"""
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """psycopg's primary message (never the statement or its parameters), and the constraint."""
+    diag = exc.diag
+    text = diag.message_primary or str(exc).strip().splitlines()[0] or type(exc).__name__
+    return f"{text} ({diag.constraint_name})" if diag.constraint_name else text
+
+
+class PageWriter:
+    """Writes pages of one content type for one run (a hotstar_sync_log row).
+
+    `conn` must not be inside a transaction: each page is a transaction of its own, which
+    commits when `write_page` returns.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], content_type: ContentType, run_id: int):
+        self.conn = conn
+        self.content_type = content_type
+        self.run_id = run_id
+        self._sql = _statements(content_type)
+        self._key_index = row_columns(content_type).index(content_type.id_column)
+
+    def write_page(
+        self,
+        rows: Sequence[Row],
+        rejects: Sequence[Reject] = (),
+        *,
+        checkpoint: Checkpoint | None = None,
+        now: datetime | None = None,
+    ) -> PageCounts:
+        """Store one page; returns what it did. Raises `DatabaseError`, committing nothing.
+
+        `now` stamps last_synced_at, deleted_at, the change log and the quarantine; by
+        default the transaction's time on the server.
+        """
+        kind = self.content_type
+        if self.conn.info.transaction_status != TransactionStatus.IDLE:
+            raise DatabaseError(
+                "the writer needs a connection outside any transaction: a page commits alone",
+                content_type=kind.name,
+                run_id=self.run_id,
+            )
+        # The last sighting of a contentId in the page wins; a second one in one upsert would
+        # be refused ("cannot affect row a second time").
+        unique = list({row[self._key_index]: row for row in rows}.values())
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                if now is None:
+                    now = _server_now(cur)
+                params = {"run": self.run_id, "kind": kind.name, "now": now}
+                cur.execute(self._sql.create_stage)
+                with cur.copy(self._sql.copy) as copy:
+                    copy.set_types(self._sql.copy_types)
+                    for row in unique:
+                        copy.write_row(row)
+                counts, failed = self._merge(cur, unique, params)
+                quarantine = _unique_rejects([*rejects, *failed])
+                if quarantine:
+                    cur.execute(
+                        _QUARANTINE,
+                        params
+                        | {
+                            "keys": [r.item_key for r in quarantine],
+                            "reasons": [r.reason for r in quarantine],
+                            "raws": [r.raw.decode() for r in quarantine],
+                        },
+                    )
+                counts = replace(
+                    counts,
+                    unchanged=counts.unchanged + len(rows) - len(unique),
+                    quarantined=counts.quarantined + len(rejects),
+                )
+                self._count(cur, params, counts, fetched=len(rows) + len(rejects))
+                if checkpoint is not None:
+                    self._checkpoint(cur, params, checkpoint)
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot write a page of {kind.name} items for run {self.run_id}: {_reason(exc)}",
+                content_type=kind.name,
+                run_id=self.run_id,
+            ) from exc
+        return counts
+
+    def _merge(
+        self, cur: psycopg.Cursor[Any], rows: list[Row], params: dict[str, Any]
+    ) -> tuple[PageCounts, list[Reject]]:
+        """The upsert of the staged page; row by row when a row breaks a constraint."""
+        try:
+            with self.conn.transaction():
+                counts, clashes = self._merge_some(cur, params | {"only": None})
+        except (psycopg.IntegrityError, psycopg.DataError):
+            # Rolled back to the savepoint, staged rows kept: find the culprits one by one.
+            counts, clashes = PageCounts(), []
+            for row in rows:
+                key = row[self._key_index]
+                try:
+                    with self.conn.transaction():
+                        one, found = self._merge_some(cur, params | {"only": [key]})
+                except (psycopg.IntegrityError, psycopg.DataError) as exc:
+                    one, found = PageCounts(), [(key, _reason(exc))]
+                counts, clashes = counts + one, clashes + found
+        if not clashes:
+            return counts, []
+        by_key = {row[self._key_index]: row for row in rows}
+        failed = [_row_reject(by_key[key], key, reason) for key, reason in clashes]
+        return replace(counts, quarantined=len(failed)), failed
+
+    def _merge_some(
+        self, cur: psycopg.Cursor[Any], params: dict[str, Any]
+    ) -> tuple[PageCounts, list[tuple[str, str]]]:
+        cur.execute(self._sql.merge, params)
+        counts, clashes = PageCounts(), []
+        for tag, clash, added, updated, unchanged, deleted, restored in cur.fetchall():
+            if tag == "counts":
+                counts = PageCounts(added, updated, unchanged, deleted, restored)
+            else:
+                key, reason = clash.split("\x1f", 1)
+                clashes.append((key, reason))
+        return counts, clashes
+
+    def _count(
+        self, cur: psycopg.Cursor[Any], params: dict[str, Any], counts: PageCounts, fetched: int
+    ) -> None:
+        cur.execute(_SYNC_LOG, params | _as_dict(counts) | {"fetched": fetched})
+        if cur.fetchone() is None:
+            raise DatabaseError(
+                f"run {self.run_id} is not in hotstar_sync_log; nothing was written",
+                content_type=self.content_type.name,
+                run_id=self.run_id,
+            )
+
+    def _checkpoint(
+        self, cur: psycopg.Cursor[Any], params: dict[str, Any], checkpoint: Checkpoint
+    ) -> None:
+        cur.execute(
+            _CHECKPOINT,
+            params
+            | {
+                "key": checkpoint.window_key,
+                "filters": orjson.dumps(dict(checkpoint.filters)).decode(),
+                "status": checkpoint.status,
+                "total": checkpoint.total_results,
+                "seen": checkpoint.items_seen,
+                "requests": checkpoint.requests,
+            },
+        )
+
+
+_CACHE: dict[ContentType, _Sql] = {}
+
+
+def _statements(kind: ContentType) -> _Sql:
+    if kind not in _CACHE:
+        _CACHE[kind] = _Sql(kind)
+    return _CACHE[kind]
+
+
+def _server_now(cur: psycopg.Cursor[Any]) -> datetime:
+    """The transaction's start time on the server, as now() would give it."""
+    cur.execute("SELECT now()")
+    row = cur.fetchone()
+    assert row is not None
+    value: datetime = row[0]
+    return value
+
+
+def _as_dict(counts: PageCounts) -> dict[str, int]:
+    return {name: getattr(counts, name) for name in counts.__slots__}
+
+
+def _row_reject(row: Row, key: str, reason: str) -> Reject:
+    # The raw item sits third from the end of a row (see validate.row_columns).
+    return Reject(key, reason, row[-3].encode())
+
+
+def _unique_rejects(rejects: Sequence[Reject]) -> list[Reject]:
+    """One reject per key (the last): the quarantine upsert may touch each row only once."""
+    return list({reject.item_key: reject for reject in rejects}.values())
