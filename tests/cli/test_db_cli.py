@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from hotstar_sync.cli import app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    # The app's callback points structlog at the runner's stderr, which is closed once the
+    # command returns; later tests that log would then fail on a closed file.
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def _run(database_url: str, *args: str) -> tuple[int, str, str]:
