@@ -26,7 +26,7 @@ windows and reuse the split plans it already made.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -54,6 +54,26 @@ class ScanPage:
 
 
 ScanGen = Generator[ScanPage, None, WindowResult]
+
+#: Consecutive pages share this many items, so a list that slid under us is noticed.
+OVERLAP = 2
+#: Re-reads of a previous page allowed in one walk before it counts as not contiguous.
+MAX_STEP_BACKS = 20
+
+
+@dataclass
+class _Walk:
+    last: SearchPage
+    seen: dict[str, ItemMark] = field(default_factory=dict)
+    requests: int = 0
+    contiguous: bool = True
+    reached_end: bool = False
+    stable: bool = True
+
+
+def _id_order(content_id: str) -> tuple[int, str]:
+    """contentIds are digit strings: compare them as numbers."""
+    return (len(content_id), content_id)
 
 
 class Scanner:
@@ -143,58 +163,85 @@ class Scanner:
     def _walk(self, window: Window, first: SearchPage) -> ScanGen:
         requests = 1
         for attempt in range(1, self._max_walks + 1):
-            seen: dict[str, ItemMark] = {}
-            page, total = first, first.total_results
-            stable = True
-            offset = 0
-            while True:
-                seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
-                offset += self._size
-                stable = stable and page.total_results == total
-                last = (
-                    offset >= total
-                    or offset + self._size > self._cap
-                    or len(page.items) < self._size
-                )
-                if last:
-                    break
-                yield ScanPage(window, page.items)
-                page = self._get(window, offset)
-                requests += 1
-            result = self._leaf_result(window, total, seen, requests)
-            result.verified = stable and len(seen) == total <= self._cap
+            walk = yield from self._pages(window, first)
+            requests += walk.requests
+            total = first.total_results
+            result = self._leaf_result(window, total, walk.seen, requests)
+            # Totals that never moved must match what was seen; under churn, the overlap
+            # between consecutive pages is the proof that nothing slid past.
+            consistent = not walk.stable or len(walk.seen) == total
+            result.verified = walk.contiguous and walk.reached_end and consistent
             if result.verified or attempt == self._max_walks:
-                return (yield from self._finish(window, page.items, result))
-            log.info("walking window again", window=window.key, total=total, seen=len(seen))
-            yield ScanPage(window, page.items)
+                return (yield from self._finish(window, walk.last.items, result))
+            log.info("walking window again", window=window.key, total=total, seen=len(walk.seen))
+            yield ScanPage(window, walk.last.items)
             first = self._get(window, 0)
             requests += 1
         raise AssertionError("unreachable")
 
+    def _pages(self, window: Window, first: SearchPage) -> Generator[ScanPage, None, _Walk]:
+        """Walk `window` in its order from `first` (offset 0), yielding every page but the
+        last (returned in the `_Walk`, so the caller can attach the verdict to it).
+
+        Each page starts `OVERLAP` items before the previous one ended. A page that shares
+        no contentId with the previous one means items before it were removed and the list
+        slid past some not yet seen: the previous offset is read again, so nothing is lost.
+        """
+        walk = _Walk(last=first)
+        page, offset, total = first, 0, first.total_results
+        previous: tuple[set[str], int] | None = None
+        step_backs = 0
+        while True:
+            ids = [str(item.get("contentId")) for item in page.items]
+            if previous is not None and page.items and previous[0].isdisjoint(ids):
+                if step_backs < MAX_STEP_BACKS and offset != previous[1]:
+                    step_backs += 1
+                    walk.seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
+                    yield ScanPage(window, page.items)
+                    offset = previous[1]
+                    page = self._get(window, offset, min(self._size, self._cap - offset))
+                    walk.requests += 1
+                    continue
+                walk.contiguous = False
+            walk.seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
+            walk.stable = walk.stable and page.total_results == total
+            requested = min(self._size, self._cap - offset)
+            next_offset = offset + len(page.items) - OVERLAP
+            walk.reached_end = (
+                len(page.items) < requested or offset + len(page.items) >= page.total_results
+            )
+            if walk.reached_end or self._cap - next_offset <= OVERLAP:
+                walk.last = page
+                return walk
+            yield ScanPage(window, page.items)
+            previous = (set(ids), offset)
+            offset = next_offset
+            page = self._get(window, offset, min(self._size, self._cap - offset))
+            walk.requests += 1
+
     def _unsplittable(self, window: Window, first: SearchPage) -> ScanGen:
         """One second, one update second, one premium value, and still over the cap: walk
         it in ascending and descending contentId order; together they reach 2 x cap."""
-        total = first.total_results
-        seen: dict[str, ItemMark] = {}
-        requests = 1
-        stable = True
-        yield ScanPage(window, first.items)
-        seen.update((m.content_id, m) for m in map(ItemMark.of, first.items))
-        for order in ("asc", "desc"):
-            ordered = replace(window, order=order)
-            for offset in range(0, self._cap, self._size):
-                if order == "asc" and offset == 0:
-                    continue  # that is `first`
-                page = self._get(ordered, offset)
-                requests += 1
-                stable = stable and page.total_results == total
-                seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
-                yield ScanPage(window, page.items)
-                if len(page.items) < self._size:
-                    break
-        result = self._leaf_result(window, total, seen, requests)
-        result.verified = stable and len(seen) == total
-        return (yield from self._finish(window, [], result))
+        ascending = yield from self._pages(window, first)
+        yield ScanPage(window, ascending.last.items)
+        descending_window = replace(window, order="desc")
+        descending = yield from self._pages(descending_window, self._get(descending_window, 0))
+        seen = ascending.seen | descending.seen
+        requests = 2 + ascending.requests + descending.requests
+        result = self._leaf_result(window, first.total_results, seen, requests)
+        # The two walks meet when the highest id read going up reaches the lowest going down.
+        meet = (
+            bool(ascending.seen)
+            and bool(descending.seen)
+            and _id_order(max(ascending.seen, key=_id_order))
+            >= _id_order(min(descending.seen, key=_id_order))
+        )
+        result.verified = (
+            ascending.contiguous
+            and descending.contiguous
+            and (ascending.reached_end or descending.reached_end or meet)
+        )
+        return (yield from self._finish(window, descending.last.items, result))
 
     def _leaf_result(
         self, window: Window, total: int, seen: dict[str, ItemMark], requests: int

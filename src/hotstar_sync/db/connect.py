@@ -56,7 +56,10 @@ def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        # libpq's first line is the cause ("... port 1 failed: Connection refused"); later
+        # lines are generic advice.
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        reason = lines[0].removeprefix("connection failed: ").strip()
         raise DatabaseError(
             f"cannot connect to the source database: {reason}",
             hint="check DATABASE_URL, or unset it to use the embedded PostgreSQL",
