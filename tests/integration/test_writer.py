@@ -324,3 +324,15 @@ def test_a_content_id_twice_in_one_page_is_written_once(conn: psycopg.Connection
     counts = write(conn, new_run(conn), [movie(1), movie(1, title="Later")])
     assert counts == PageCounts(added=1, unchanged=1)
     assert one(conn, "SELECT title FROM hotstar_movies") == "Later"
+
+
+def test_raw_items_are_compressed_with_lz4_when_the_server_has_it(
+    conn: psycopg.Connection[Any],
+) -> None:
+    has_lz4 = one(
+        conn,
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'",
+    )
+    write(conn, new_run(conn), [movie(1, description="a long story " * 400)])
+    expected = "lz4" if has_lz4 else "pglz"
+    assert one(conn, "SELECT pg_column_compression(raw_response) FROM hotstar_movies") == expected
