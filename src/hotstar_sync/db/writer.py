@@ -18,8 +18,9 @@ redone row by row: the failures go to the quarantine, the rest commits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -388,7 +389,7 @@ class PageWriter:
     def _count(
         self, cur: psycopg.Cursor[Any], params: dict[str, Any], counts: PageCounts, fetched: int
     ) -> None:
-        cur.execute(_SYNC_LOG, params | _as_dict(counts) | {"fetched": fetched})
+        cur.execute(_SYNC_LOG, params | asdict(counts) | {"fetched": fetched})
         if cur.fetchone() is None:
             raise DatabaseError(
                 f"run {self.run_id} is not in hotstar_sync_log; nothing was written",
@@ -413,13 +414,9 @@ class PageWriter:
         )
 
 
-_CACHE: dict[ContentType, _Sql] = {}
-
-
+@functools.cache
 def _statements(kind: ContentType) -> _Sql:
-    if kind not in _CACHE:
-        _CACHE[kind] = _Sql(kind)
-    return _CACHE[kind]
+    return _Sql(kind)
 
 
 def _server_facts(cur: psycopg.Cursor[Any]) -> tuple[datetime, bool]:
@@ -431,10 +428,6 @@ def _server_facts(cur: psycopg.Cursor[Any]) -> tuple[datetime, bool]:
     row = cur.fetchone()
     assert row is not None
     return row[0], bool(row[1])
-
-
-def _as_dict(counts: PageCounts) -> dict[str, int]:
-    return {name: getattr(counts, name) for name in counts.__slots__}
 
 
 def _row_reject(row: Row, key: str, reason: str) -> Reject:
