@@ -2,70 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import structlog
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from hotstar_sync.cli._app import app, err_console, handle_errors, settings
+from hotstar_sync.cli._progress import progress_display
 from hotstar_sync.config import Settings
 from hotstar_sync.db import migrate
 from hotstar_sync.db.connect import database_url
 from hotstar_sync.errors import IncompletePassError
 from hotstar_sync.jobs import ingest as ingest_job
 
-log = structlog.get_logger(__name__)
-
-#: A plain log line every this many pages when no terminal shows a bar.
-LOG_EVERY_PAGES = 10
-
-
-@contextmanager
-def progress_display(label: str) -> Iterator[ingest_job.Progress]:
-    """A Rich bar (items, requests, ETA) on a terminal; periodic log lines otherwise."""
-    if not sys.stderr.isatty():
-        pages = 0
-
-        def on_page(page: object, counts: object, requests: int) -> None:
-            nonlocal pages
-            pages += 1
-            if pages % LOG_EVERY_PAGES == 0:
-                log.info("progress", pages=pages, requests=requests)
-
-        yield ingest_job.Progress(on_page=on_page)
-        return
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("items · {task.fields[requests]} requests"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-    )
-    task = bar.add_task(label, total=None, requests=0)
-    with bar:
-        yield ingest_job.Progress(
-            on_total=lambda total: bar.update(task, total=total),
-            on_page=lambda page, counts, requests: bar.update(
-                task, advance=len(page.items), requests=requests
-            ),
-        )
-
 
 def run_ingest(cfg: Settings, url: str) -> ingest_job.IngestReport:
-    migrate.require_head(url)
     with progress_display("ingest movies") as progress:
         return ingest_job.ingest(cfg, progress=progress, url=url)
 

@@ -20,7 +20,7 @@ from hotstar_sync.db.runs import checkpoint_filters
 from hotstar_sync.db.writer import Checkpoint, PageCounts, PageWriter
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.validate import prepare
-from hotstar_sync.model.windows import WindowResult
+from hotstar_sync.model.windows import Window, WindowResult
 
 #: Pages fetched ahead of the writer.
 QUEUE_PAGES = 4
@@ -74,12 +74,14 @@ def run_pass(
     writer: PageWriter,
     content_type: ContentType,
     on_page: Callable[[ScanPage, PageCounts], None] | None = None,
+    *,
+    root: Window | None = None,
 ) -> PassTotals:
     """Scan completely and write every page; returns what the writes did."""
     pages: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_PAGES)
     stop = threading.Event()
     thread = threading.Thread(
-        target=_produce, args=(scanner.scan(), pages, stop), name="fetch", daemon=True
+        target=_produce, args=(scanner.scan(root), pages, stop), name="fetch", daemon=True
     )
     thread.start()
     totals = PassTotals()

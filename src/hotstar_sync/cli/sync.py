@@ -1,0 +1,136 @@
+"""`hotstar-sync sync`, `reconcile` and `changes`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotstar_sync.cli._app import app, handle_errors, settings
+from hotstar_sync.cli._progress import progress_display
+from hotstar_sync.db.changes import CHANGES, changes_since
+from hotstar_sync.db.connect import connect, database_url
+from hotstar_sync.errors import ConfigError, DeletionGuardError, IncompletePassError
+from hotstar_sync.jobs.reconcile import ReconcileReport
+from hotstar_sync.jobs.reconcile import reconcile as reconcile_job
+from hotstar_sync.jobs.sync import sync as sync_job
+
+
+def _report_reconcile(report: ReconcileReport) -> None:
+    c = report.counts
+    typer.echo(
+        f"reconcile run {report.run_id}: {report.status} in {report.seconds:.1f} s — "
+        f"{c.added:,} added, {c.updated:,} updated, {report.vanished:,} vanished, "
+        f"{report.expired:,} expired, {report.requests:,} API requests"
+    )
+    if report.status == "refused":
+        raise DeletionGuardError(
+            f"reconcile run {report.run_id} would soft-delete {report.would_vanish:,} of "
+            f"{report.live_rows:,} live rows as vanished, over HOTSTAR_DELETE_GUARD_FRACTION; "
+            "nothing was deleted"
+        )
+    if report.status == "incomplete":
+        raise IncompletePassError(
+            f"reconcile run {report.run_id} is incomplete ({len(report.unverified)} window(s) "
+            "not verified); nothing was deleted",
+            hint="run `hotstar-sync reconcile` again later",
+        )
+
+
+@app.command()
+@handle_errors
+def sync(
+    no_reconcile: bool = typer.Option(False, "--no-reconcile", help="Never reconcile in this run."),
+    reconcile: bool = typer.Option(False, "--reconcile", help="Reconcile even if none is due."),
+    force: bool = typer.Option(False, "--force", help="Let a reconcile pass the deletion guard."),
+) -> None:
+    """The daily sync: changes since the last run, then a reconcile when one is due
+    (HOTSTAR_RECONCILE_EVERY_DAYS). Exit 4 when the deletion guard refused, 5 when a pass
+    was incomplete."""
+    if no_reconcile and reconcile:
+        raise typer.BadParameter("--reconcile and --no-reconcile exclude each other")
+    cfg = settings()
+    with progress_display("sync movies") as progress:
+        report = sync_job(
+            cfg,
+            reconcile=False if no_reconcile else (True if reconcile else None),
+            force=force,
+            progress=progress,
+            url=database_url(cfg),
+        )
+    c = report.counts
+    typer.echo(
+        f"sync run {report.run_id}: {report.status} in {report.seconds:.1f} s — updateDate "
+        f"{report.from_update_date}..{report.to_update_date}: {c.added:,} added, "
+        f"{c.updated:,} updated ({c.deleted:,} deleted, {c.restored:,} restored), "
+        f"{report.expired:,} expired, {report.unexpired:,} unexpired, "
+        f"{report.requests:,} API requests"
+    )
+    if report.status != "completed":
+        raise IncompletePassError(
+            f"sync run {report.run_id} is incomplete; the next sync covers the same window again"
+        )
+    if report.reconcile is not None:
+        _report_reconcile(report.reconcile)
+
+
+@app.command()
+@handle_errors
+def reconcile(
+    force: bool = typer.Option(False, "--force", help="Apply deletions past the guard."),
+) -> None:
+    """A complete pass that refreshes every item and soft-deletes the ones that vanished.
+    Exit 4 when the deletion guard refused (nothing deleted), 5 when the pass was incomplete."""
+    cfg = settings()
+    with progress_display("reconcile movies") as progress:
+        report = reconcile_job(cfg, force=force, progress=progress, url=database_url(cfg))
+    _report_reconcile(report)
+
+
+def _parse_since(value: str) -> tuple[int | None, datetime | None]:
+    if value.isdigit():
+        return int(value), None
+    try:
+        return None, datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since: {value!r} is neither a run id nor an ISO-8601 time") from None
+
+
+@app.command()
+@handle_errors
+def changes(
+    since: str = typer.Option(
+        ..., "--since", help="A run id (changes of later runs) or an ISO-8601 time."
+    ),
+    change: str | None = typer.Option(
+        None, "--type", help=f"Only this kind of change: {', '.join(CHANGES)}."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+) -> None:
+    """Print the change log: every insert, update (with the fields), delete and restore."""
+    if change is not None and change not in CHANGES:
+        raise ConfigError(f"--type: must be one of {', '.join(CHANGES)}")
+    run_id, moment = _parse_since(since)
+    cfg = settings()
+    with connect(database_url(cfg)) as conn:
+        rows = changes_since(conn, run_id=run_id, since=moment, change=change)
+        if as_json:
+            for row in rows:
+                typer.echo(orjson.dumps(row, default=str).decode())
+            return
+        table = Table("id", "run", "type", "contentId", "change", "fields / reason", "at")
+        for row in rows:
+            detail = ", ".join(row["changed_fields"] or []) or (row["reason"] or "")
+            table.add_row(
+                str(row["id"]),
+                str(row["run_id"]),
+                row["content_type"],
+                row["content_id"],
+                row["change"],
+                detail,
+                row["changed_at"].isoformat(timespec="seconds"),
+            )
+        Console().print(table)

@@ -1,0 +1,178 @@
+"""What every job shares: the job lock, connections, one client (one pacer for every request
+of the session), and the bookkeeping of its runs in hotstar_sync_log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from hotstar_sync.api.client import PartnerClient, SearchPage
+from hotstar_sync.api.scan import Scanner, ScanPage
+from hotstar_sync.api.token import Token, TokenProvider
+from hotstar_sync.config import Settings
+from hotstar_sync.db import migrate
+from hotstar_sync.db.connect import connect, database_url
+from hotstar_sync.db.runs import Conn, Run, finish_run, job_lock, resumable_run, start_run
+from hotstar_sync.db.tokens import record_token
+from hotstar_sync.db.writer import PageCounts, PageWriter
+from hotstar_sync.errors import HotstarSyncError
+from hotstar_sync.jobs.pipeline import PassTotals, run_pass
+from hotstar_sync.model.content import ContentType
+from hotstar_sync.model.windows import Window, WindowResult
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Progress:
+    """Hooks for a progress display; the CLI draws a bar, the default does nothing."""
+
+    on_total: Callable[[int], None] = lambda total: None
+    on_page: Callable[[ScanPage, PageCounts, int], None] = lambda page, counts, requests: None
+
+
+@dataclass
+class PassResult:
+    """A scan written to the mirror: what it wrote, what it saw, whether it verified."""
+
+    totals: PassTotals
+    scanner: Scanner
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def verified(self) -> bool:
+        return self.scanner.result.verified
+
+    @property
+    def unverified(self) -> list[str]:
+        return [r.window.key for r in self.scanner.unverified]
+
+
+class Session:
+    def __init__(
+        self, settings: Settings, lock_conn: Conn, conn: Conn, client: PartnerClient
+    ) -> None:
+        self.settings = settings
+        self.lock_conn = lock_conn  # autocommit: sync-log rows are visible at once
+        self.conn = conn  # the writer's: one transaction per page
+        self.client = client
+        # Client counters when each run started: a session's runs share one client.
+        self._marks: dict[int, tuple[int, int]] = {}
+
+    def start(
+        self,
+        sync_type: str,
+        kind: ContentType,
+        *,
+        resume: bool = False,
+        from_update_date: int | None = None,
+        to_update_date: int | None = None,
+    ) -> Run:
+        run = resumable_run(self.lock_conn, sync_type, kind.name) if resume else None
+        return run or start_run(
+            self.lock_conn,
+            sync_type,
+            kind.name,
+            from_update_date=from_update_date,
+            to_update_date=to_update_date,
+        )
+
+    def scan(
+        self,
+        run: Run,
+        kind: ContentType,
+        root: Window | None = None,
+        *,
+        known: dict[str, WindowResult] | None = None,
+        progress: Progress | None = None,
+        collect_ids: bool = False,
+    ) -> PassResult:
+        """Scan `root` completely (see `api.scan`) and write every page for `run`."""
+        progress = progress or Progress()
+        client, told = self.client, False
+
+        def fetch(params: dict[str, Any]) -> SearchPage:
+            nonlocal told
+            page = client.search(kind.path, params)
+            if not told:
+                progress.on_total(page.total_results)
+                told = True
+            return page
+
+        scanner = Scanner(fetch, page_size=self.settings.page_size, known=known)
+        seen: set[str] = set()
+
+        def on_page(page: ScanPage, counts: PageCounts) -> None:
+            if collect_ids:
+                seen.update(str(item.get(kind.id_field)) for item in page.items)
+            progress.on_page(page, counts, client.stats.requests)
+
+        writer = PageWriter(self.conn, kind, run.id)
+        totals = run_pass(scanner, writer, kind, on_page, root=root)
+        return PassResult(totals, scanner, seen)
+
+    def finish(self, run: Run, status: str, incomplete: list[str] | None = None) -> None:
+        stats = self.client.stats
+        finish_run(
+            self.lock_conn,
+            run,
+            status,
+            requests=stats.requests - self._requests_at_start(run),
+            errors=stats.errors[self._errors_at_start(run) :],
+            incomplete_windows=incomplete,
+        )
+
+    def fail(self, run: Run, exc: BaseException) -> None:
+        reason = exc.message if isinstance(exc, HotstarSyncError) else "interrupted"
+        stats = self.client.stats
+        try:
+            finish_run(
+                self.lock_conn,
+                run,
+                "failed",
+                requests=stats.requests - self._requests_at_start(run),
+                errors=[*stats.errors[self._errors_at_start(run) :], reason],
+            )
+        except HotstarSyncError:
+            log.error("could not mark the run failed", run=run.id)
+
+    @contextmanager
+    def running(self, run: Run) -> Iterator[Run]:
+        """Mark `run` failed (with the reason) if the block raises."""
+        self._marks[run.id] = (self.client.stats.requests, len(self.client.stats.errors))
+        try:
+            yield run
+        except (HotstarSyncError, KeyboardInterrupt) as exc:
+            self.fail(run, exc)
+            raise
+
+    def _requests_at_start(self, run: Run) -> int:
+        return self._marks.get(run.id, (0, 0))[0]
+
+    def _errors_at_start(self, run: Run) -> int:
+        return self._marks.get(run.id, (0, 0))[1]
+
+
+@contextmanager
+def session(settings: Settings, url: str | None = None) -> Iterator[Session]:
+    """Take the job lock, open connections and a client; the schema must be current."""
+    url = url or database_url(settings)
+    key = settings.resolved_secret()
+    migrate.require_head(url)
+    with job_lock(url) as lock_conn, connect(url) as conn, connect(url, autocommit=True) as aux:
+
+        def on_token(token: Token) -> None:
+            record_token(aux, token)
+
+        tokens = TokenProvider(key, settings.token_window_seconds, on_token)
+        with PartnerClient(settings, tokens) as client:
+            yield Session(settings, lock_conn, conn, client)
+
+
+def now() -> int:
+    return int(time.time())
