@@ -1,0 +1,408 @@
+"""`hotstar-sync ingest` end to end, against the seed's way of writing and against dlt, in one run.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/bench_ingest.py [--movies 51495] [--small 10000] [--skip-paced]
+
+The simulator runs in a process of its own (`serve_in_process`), the ingest as a child
+process (`python -m hotstar_sync ingest`), each case into a fresh scratch database with the
+full schema (indexes, trigger, change log) at default durability, dropped afterwards. The
+server is DATABASE_URL, else HOTSTAR_TEST_DATABASE_URL, else
+postgresql://postgres@127.0.0.1:5432/postgres. The catalogue has no malformed items, so
+that every case stores every movie (quarantine is covered by the tests, not timed here).
+
+Measured (issue 5, "Speed"):
+
+1. paced, 1 request/s on both sides: API requests against the floor ceil(N / 1000)
+   (target <= 1.1 x) and the run's wall time against requests / rate (target <= 1.1 x);
+   about a minute for 51,495 movies (`--skip-paced` skips it);
+2. unpaced: movies/s of the ingest process from start to exit (target >= 10,000/s), and
+   its peak RSS (target <= 150 MB), also for a `--small` catalogue, to show that memory
+   follows the page size, not the catalogue;
+3. the seed's way: the same page requests the ingest made (recorded by running our
+   Scanner once), one INSERT ... ON CONFLICT per movie through cursor.execute, a commit per
+   page; our ratio (target >= 3 x);
+4. dlt (the `bench` extra): its REST API source fed the same page requests, merged on
+   contentId into its postgres destination with its default settings; our ratio
+   (target >= 5 x).
+
+Figures are printed, never asserted, and every ratio is against a figure of this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import structlog
+
+# The seed's save_movie and scratch databases, as bench_writer.py measures them.
+from bench_writer import SEED_INSERT, scratch_database, seed_params, timed
+from hotstar_sync.api.client import PartnerClient
+from hotstar_sync.api.scan import Scanner
+from hotstar_sync.api.token import TokenProvider, make_token
+from hotstar_sync.config import Settings
+from hotstar_sync.model import MOVIE
+from hotstar_sync.simulator import SimulatorConfig, serve_in_process
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+PAGE = 1000
+SEED = 1
+
+Params = dict[str, Any]
+
+
+@dataclass
+class Case:
+    name: str
+    movies: int  # rows in the mirror afterwards
+    seconds: float
+    requests: int | None = None
+    rss_mb: float | None = None
+    note: str = ""
+    baseline: bool = False  # a way to compare ours against
+
+    @property
+    def rate(self) -> float:
+        return self.movies / self.seconds
+
+
+# -- scratch databases ------------------------------------------------------------------
+
+
+def server_url() -> str:
+    return (
+        os.environ.get("DATABASE_URL")
+        or os.environ.get("HOTSTAR_TEST_DATABASE_URL")
+        or DEFAULT_SERVER
+    )
+
+
+def scalar(url: str, query: str) -> Any:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()
+    return None if row is None else row[0]
+
+
+# -- our ingest, as a child process -----------------------------------------------------
+
+
+@dataclass
+class ChildRun:
+    wall: float  # from spawn to exit: interpreter start, imports, the run, exit
+    run_seconds: float  # the sync log's started_at .. completed_at
+    requests: int
+    rows: int
+    rss_mb: float
+
+
+def peak_rss(pid: int) -> int:
+    """The process's peak RSS so far in bytes (VmHWM), or its current RSS without /proc.
+
+    Not getrusage: a child's ru_maxrss starts at its parent's RSS when it was forked, and
+    RUSAGE_CHILDREN also counts the simulator processes.
+    """
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        return int(psutil.Process(pid).memory_info().rss)
+    except Exception:  # gone already, or psutil is not installed
+        return 0
+
+
+def run_ingest(db_url: str, api_url: str, rps: float) -> ChildRun:
+    """`python -m hotstar_sync ingest` into `db_url`, its peak RSS sampled while it runs."""
+    env = os.environ | {
+        "DATABASE_URL": db_url,
+        "HOTSTAR_API_BASE_URL": api_url,
+        "HOTSTAR_RATE_LIMIT_RPS": str(rps),
+    }
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "hotstar_sync", "ingest"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, peak_rss(child.pid))
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        if child.returncode != 0:
+            out.seek(0)
+            sys.exit(f"ingest exited {child.returncode}:\n{out.read()[-3000:]}")
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT extract(epoch FROM completed_at - started_at), api_requests_made, status"
+            " FROM hotstar_sync_log WHERE sync_type = 'initial' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert row is not None and row[2] == "completed", row
+        rows = conn.execute("SELECT count(*) FROM hotstar_movies").fetchone()[0]  # type: ignore[index]
+    return ChildRun(wall, float(row[0]), int(row[1]), int(rows), peak / 2**20)
+
+
+# -- the page requests of one pass ------------------------------------------------------
+
+
+def client_settings(api_url: str) -> Settings:
+    return Settings(api_base_url=api_url, rate_limit_rps=0, database_url=None)
+
+
+def record_pages(api_url: str) -> list[Params]:
+    """The search parameters of every request a complete pass makes, in order."""
+    settings = client_settings(api_url)
+    tokens = TokenProvider(settings.resolved_secret(), settings.token_window_seconds)
+    requests: list[Params] = []
+    with PartnerClient(settings, tokens) as client:
+
+        def fetch(params: Params) -> Any:
+            requests.append(dict(params))
+            return client.search(MOVIE.path, params)
+
+        scanner = Scanner(fetch, page_size=PAGE)
+        for _ in scanner.scan():
+            pass
+    assert scanner.result.verified, "the recording pass did not verify"
+    return requests
+
+
+# -- the seed's way ---------------------------------------------------------------------
+
+
+def seed_ingest(db_url: str, api_url: str, requests: list[Params]) -> int:
+    """Fetch each page, then save it movie by movie, a commit per page; returns requests."""
+    settings = client_settings(api_url)
+    tokens = TokenProvider(settings.resolved_secret(), settings.token_window_seconds)
+    with (
+        PartnerClient(settings, tokens) as client,
+        psycopg.connect(db_url) as conn,
+        conn.cursor() as cur,
+    ):
+        for params in requests:
+            for movie in client.search(MOVIE.path, params).items:
+                cur.execute(SEED_INSERT, seed_params(movie))
+            conn.commit()
+    return len(requests)
+
+
+# -- dlt --------------------------------------------------------------------------------
+
+
+def dlt_ingest(db_url: str, api_url: str, requests: list[Params], workdir: str) -> int:
+    """dlt's REST API source over the same page requests into its postgres destination.
+
+    dlt's own paginators stop at the API's 10,000 offset cap, so one paginator walks the
+    recorded list of requests: each page's parameters replace the previous page's.
+    """
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    import dlt
+    from dlt.sources.helpers.rest_client.paginators import BasePaginator
+    from dlt.sources.rest_api import rest_api_source
+
+    settings = client_settings(api_url)
+    partner = settings.resolved_partner_id()
+
+    class RecordedPages(BasePaginator):  # type: ignore[misc]
+        def __init__(self, pages: list[Params]) -> None:
+            super().__init__()
+            self._pages = [{"partner": partner, **_strings(p)} for p in pages]
+            self._next = 0
+
+        def init_request(self, request: Any) -> None:
+            request.params = self._pages[0]
+            self._next = 1
+
+        def update_state(self, response: Any, data: Any = None) -> None:
+            self._has_next_page = self._next < len(self._pages)
+
+        def update_request(self, request: Any) -> None:
+            if self._has_next_page:  # dlt calls this after the last page too
+                request.params = self._pages[self._next]
+                self._next += 1
+
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": api_url,
+                "headers": {
+                    "x-partner-name": partner,
+                    "x-country-code": settings.country_code,
+                    "x-platform-code": settings.platform_code,
+                    "x-region-code": settings.region_code,
+                    "x-client-code": settings.client_code,
+                    "hdnea": make_token(settings.resolved_secret(), 3600).value,
+                },
+            },
+            "resources": [
+                {
+                    "name": "movies",
+                    "primary_key": "contentId",
+                    "write_disposition": "merge",
+                    "endpoint": {
+                        "path": MOVIE.path,
+                        "data_selector": "body.results.items",
+                        "paginator": RecordedPages(requests),
+                    },
+                }
+            ],
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name="hs_bench_dlt",
+        pipelines_dir=workdir,
+        destination=dlt.destinations.postgres(credentials=_with_password(db_url)),
+        dataset_name="hotstar",
+        progress=None,
+    )
+    pipeline.run(source)
+    return len(requests)
+
+
+def _with_password(url: str) -> str:
+    """dlt insists on a password; under trust auth (as on this project's machines) any will do."""
+    parts = urlsplit(url)
+    if parts.password is not None or not parts.username:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace("@", ":unused@", 1)))
+
+
+def _strings(params: Params) -> dict[str, str]:
+    return {
+        k: ("true" if v is True else "false" if v is False else str(v)) for k, v in params.items()
+    }
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+def simulator(movies: int, rate: float) -> SimulatorConfig:
+    return SimulatorConfig(movies=movies, seed=SEED, rate_limit=rate, malformed=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--movies", type=int, default=51_495)
+    parser.add_argument("--small", type=int, default=10_000, help="catalogue of the RSS check")
+    parser.add_argument("--skip-paced", action="store_true", help="skip the 1 request/s case")
+    parser.add_argument("--skip-dlt", action="store_true", help="skip the dlt case")
+    args = parser.parse_args()
+    # The recording pass logs its window splits; this run prints only its figures.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    server = server_url()
+    n = args.movies
+    floor = math.ceil(n / PAGE)
+    print(f"{n:,} movies, floor {floor} requests; PostgreSQL at {urlsplit(server).hostname}")
+    cases: list[Case] = []
+
+    with serve_in_process(simulator(n, 0.0)) as sim:
+        requests = record_pages(sim.base_url)
+        print(f"one pass asks for {len(requests)} pages; every case below fetches those")
+        with scratch_database(server) as db:
+            ours = run_ingest(db, sim.base_url, 0)
+        cases.append(Case("hotstar-sync ingest", ours.rows, ours.wall, ours.requests, ours.rss_mb))
+        print(
+            f"  ingest: {ours.wall:.2f} s from spawn to exit, {ours.run_seconds:.2f} s in the "
+            f"sync log, {ours.requests} requests, {ours.rss_mb:.0f} MB peak RSS"
+        )
+        with scratch_database(server) as db:
+            seconds, made = timed(lambda: seed_ingest(db, sim.base_url, requests))
+            rows = scalar(db, "SELECT count(*) FROM hotstar_movies")
+        cases.append(Case("seed: INSERT per movie", rows, seconds, made, baseline=True))
+        print(f"  seed's way: {seconds:.1f} s")
+        if not args.skip_dlt:
+            cases.append(run_dlt(server, sim.base_url, requests))
+
+    with serve_in_process(simulator(args.small, 0.0)) as sim, scratch_database(server) as db:
+        small = run_ingest(db, sim.base_url, 0)
+    cases.append(
+        Case(f"ingest, {args.small:,} movies", small.rows, small.wall, small.requests, small.rss_mb)
+    )
+
+    paced = None
+    if not args.skip_paced:
+        print("paced case: 1 request/s, about a minute ...", flush=True)
+        with serve_in_process(simulator(n, 1.0)) as sim, scratch_database(server) as db:
+            paced = run_ingest(db, sim.base_url, 1.0)
+
+    report(cases, ours, paced, floor)
+
+
+def run_dlt(server: str, api_url: str, requests: list[Params]) -> Case:
+    try:
+        import dlt  # noqa: F401
+    except ImportError:
+        print("  dlt: not installed; `.venv/bin/pip install -e '.[bench]'`")
+        return Case("dlt: rest_api -> postgres", 0, math.inf, note="not installed", baseline=True)
+    with scratch_database(server) as db, tempfile.TemporaryDirectory() as work:
+        seconds, made = timed(lambda: dlt_ingest(db, api_url, requests, work))
+        rows = scalar(db, "SELECT count(*) FROM hotstar.movies")
+        tables = scalar(
+            db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'hotstar'"
+        )
+    print(f"  dlt: {seconds:.1f} s")
+    return Case(
+        "dlt: rest_api -> postgres", rows, seconds, made, note=f"{tables} tables", baseline=True
+    )
+
+
+def report(cases: list[Case], ours: ChildRun, paced: ChildRun | None, floor: int) -> None:
+    own = cases[0].rate
+    print()
+    print(
+        f"{'unpaced':<28} {'rows':>7} {'seconds':>8} {'movies/s':>9} {'requests':>8} "
+        f"{'peak RSS':>9} {'ours / it':>9}"
+    )
+    for case in cases:
+        rss = f"{case.rss_mb:.0f} MB" if case.rss_mb is not None else ""
+        ratio = f"{own / case.rate:.1f} x" if case.baseline and case.rate > 0 else ""
+        requests = "" if case.requests is None else str(case.requests)
+        print(
+            f"{case.name:<28} {case.movies:>7,} {case.seconds:>8.2f} {case.rate:>9,.0f} "
+            f"{requests:>8} {rss:>9} {ratio:>9}  {case.note}"
+        )
+    print()
+    print(
+        "targets: ingest >= 10,000 movies/s (x"
+        f"{own / 10_000:.2f}); peak RSS <= 150 MB; ours / seed >= 3 x; ours / dlt >= 5 x"
+    )
+    print(
+        f"  ingest's own run (sync log, without interpreter start): "
+        f"{ours.rows / ours.run_seconds:,.0f} movies/s"
+    )
+    if paced is not None:
+        expected = paced.requests / 1.0
+        print()
+        print("paced, 1 request/s:")
+        print(
+            f"  requests {paced.requests} against the floor {floor}: "
+            f"{paced.requests / floor:.2f} x (target <= 1.1)"
+        )
+        print(
+            f"  wall {paced.wall:.1f} s (run {paced.run_seconds:.1f} s) against requests / rate"
+            f" {expected:.0f} s: {paced.wall / expected:.2f} x"
+            f" (run {paced.run_seconds / expected:.2f} x; target <= 1.1);"
+            f" {paced.rows:,} rows, {paced.rss_mb:.0f} MB peak RSS"
+        )
+
+
+if __name__ == "__main__":
+    main()
