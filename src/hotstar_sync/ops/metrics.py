@@ -1,0 +1,147 @@
+"""Prometheus metrics, read from the source database at every scrape.
+
+The sync log is the truth (jobs run in other processes, often cron's), so nothing is
+counted in this process: a custom collector runs a few aggregate queries per scrape.
+
+    hotstar_sync_up                                  1 when the database could be read
+    hotstar_sync_runs{sync_type,status}              runs in the sync log
+    hotstar_sync_items_total{sync_type,change}       added, updated, deleted, restored
+    hotstar_sync_api_requests_total{sync_type}       partner API requests
+    hotstar_sync_last_success_timestamp_seconds{sync_type}
+    hotstar_sync_last_duration_seconds{sync_type}    of the last run that ended
+    hotstar_sync_mirror_rows{state}                  live and deleted rows of the mirror
+    hotstar_sync_health                              0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import structlog
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from psycopg.rows import dict_row
+
+from hotstar_sync.errors import HotstarSyncError
+from hotstar_sync.ops import health, read_only, status
+
+log = structlog.get_logger(__name__)
+
+CHANGES = ("added", "updated", "deleted", "restored")
+
+RUNS_BY_TYPE = """
+SELECT sync_type, status, count(*) AS runs,
+       coalesce(sum(items_added), 0) AS added, coalesce(sum(items_updated), 0) AS updated,
+       coalesce(sum(items_deleted), 0) AS deleted, coalesce(sum(items_restored), 0) AS restored,
+       coalesce(sum(api_requests_made), 0) AS requests,
+       max(extract(epoch FROM completed_at)) FILTER (WHERE status = 'completed') AS last_success
+FROM hotstar_sync_log
+GROUP BY sync_type, status
+"""
+
+LAST_DURATION = """
+SELECT DISTINCT ON (sync_type) sync_type, duration_seconds
+FROM hotstar_sync_log
+WHERE status <> 'running' AND duration_seconds IS NOT NULL
+ORDER BY sync_type, completed_at DESC NULLS LAST, id DESC
+"""
+
+
+class SyncLogCollector(Collector):
+    """Collects the module docstring's metrics from the database at `url`, per scrape."""
+
+    def __init__(self, url: str, limits: health.Limits | None = None) -> None:
+        self.url = url
+        self.limits = limits
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("hotstar_sync_up", "1 when the source database could be read.")
+        try:
+            with read_only(self.url) as conn:
+                families = self._families(conn)
+        except (HotstarSyncError, psycopg.Error) as exc:
+            log.warning("metrics: cannot read the database", error=type(exc).__name__)
+            up.add_metric([], 0)
+            # Still say UNKNOWN, so one alert rule on the health gauge covers this case too.
+            yield up
+            yield _health(health.Level.UNKNOWN)
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _families(self, conn: psycopg.Connection[Any]) -> list[Metric]:
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(RUNS_BY_TYPE).fetchall()
+            durations = cur.execute(LAST_DURATION).fetchall()
+        runs = GaugeMetricFamily(
+            "hotstar_sync_runs", "Runs in the sync log.", labels=["sync_type", "status"]
+        )
+        items = CounterMetricFamily(
+            "hotstar_sync_items",
+            "Items each kind of run added, updated, soft-deleted and restored.",
+            labels=["sync_type", "change"],
+        )
+        requests = CounterMetricFamily(
+            "hotstar_sync_api_requests", "Partner API requests made.", labels=["sync_type"]
+        )
+        success = GaugeMetricFamily(
+            "hotstar_sync_last_success_timestamp_seconds",
+            "When the last completed run of each type ended (Unix time).",
+            labels=["sync_type"],
+        )
+        totals: dict[str, dict[str, float]] = {}
+        last_success: dict[str, float] = {}
+        for row in rows:
+            kind = row["sync_type"]
+            runs.add_metric([kind, row["status"]], row["runs"])
+            sums = totals.setdefault(kind, dict.fromkeys((*CHANGES, "requests"), 0.0))
+            for key in sums:
+                sums[key] += float(row[key])
+            if row["last_success"] is not None:
+                last_success[kind] = max(last_success.get(kind, 0.0), float(row["last_success"]))
+        for kind, sums in sorted(totals.items()):
+            for change in CHANGES:
+                items.add_metric([kind, change], sums[change])
+            requests.add_metric([kind], sums["requests"])
+        for kind, when in sorted(last_success.items()):
+            success.add_metric([kind], when)
+        duration = GaugeMetricFamily(
+            "hotstar_sync_last_duration_seconds",
+            "How long the last run of each type that ended took.",
+            labels=["sync_type"],
+        )
+        for row in durations:
+            duration.add_metric([row["sync_type"]], row["duration_seconds"])
+        mirror = GaugeMetricFamily(
+            "hotstar_sync_mirror_rows",
+            "Rows of the mirror, live or soft-deleted.",
+            labels=["state"],
+        )
+        for state, count in status.mirror_size(conn).items():
+            mirror.add_metric([state], count)
+        level = health.evaluate(health.read_history(conn), self.limits).level
+        return [runs, items, requests, success, duration, mirror, _health(level)]
+
+
+def _health(level: health.Level) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(
+        "hotstar_sync_health", "Health: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+    )
+    gauge.add_metric([], int(level))
+    return gauge
+
+
+def make_registry(url: str, limits: health.Limits | None = None) -> CollectorRegistry:
+    """A registry holding only our collector: `generate_latest(it)` reads the database."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SyncLogCollector(url, limits))
+    return registry
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The registry's metrics in Prometheus' text format, read now."""
+    return generate_latest(registry)

@@ -1,0 +1,66 @@
+"""`hotstar-sync status` and the help of every ops command."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from hotstar_sync.cli import app
+from tests.ops.conftest import add_run, cli, runner
+
+
+def test_status_json_has_the_runs_the_daily_statistics_and_the_mirror(db_url: str) -> None:
+    first = add_run(db_url, "initial", "completed", ago=timedelta(days=2), items_added=40)
+    add_run(db_url, "daily", "completed", ago=timedelta(hours=1), items_added=2, seconds=30)
+    add_run(db_url, "daily", "completed", ago=timedelta(hours=2), items_updated=5, seconds=10)
+
+    result = cli(db_url, "status", "--json", "--limit", "2")
+
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [r["sync_type"] for r in data["runs"]] == ["daily", "daily"]
+    assert data["runs"][0]["items_added"] == 2
+    assert data["mirror"] == {"live": 0, "deleted": 0}
+    (day,) = data["daily"]
+    assert (day["syncs"], day["total_added"], day["total_updated"], day["avg_duration"]) == (
+        2,
+        2,
+        5,
+        20.0,
+    )
+    everything = json.loads(cli(db_url, "status", "--json").stdout)
+    assert everything["runs"][-1]["id"] == first.id
+
+
+def test_status_prints_tables(db_url: str) -> None:
+    run = add_run(db_url, "daily", "failed", ago=timedelta(hours=1), items_updated=1234)
+    result = cli(db_url, "status")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "mirror: 0 live rows, 0 soft-deleted"
+    assert lines[1].rstrip() == "Recent runs"
+    row = next(line for line in lines if f" {run.id} " in line)
+    assert "daily" in row and "failed" in row and "1,234" in row
+
+
+def test_status_of_an_empty_log_says_so(db_url: str) -> None:
+    result = cli(db_url, "status")
+    assert result.stdout == "mirror: 0 live rows, 0 soft-deleted\nno runs yet\n"
+
+
+def test_status_without_the_schema_names_the_command_to_run(empty_db_url: str) -> None:
+    result = cli(empty_db_url, "status")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        'error: cannot read the source database: relation "hotstar_movies" does not exist\n'
+        "hint: run `hotstar-sync db upgrade` if the schema is missing\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["schedule", "status", "health", "serve"])
+def test_every_ops_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert len(result.stdout.strip().splitlines()) > 3

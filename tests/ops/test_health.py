@@ -1,0 +1,274 @@
+"""`hotstar-sync health`: the rules on crafted sync-log histories, with Nagios exit codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hotstar_sync.ops.health import (
+    History,
+    Level,
+    Limits,
+    RunRow,
+    evaluate,
+)
+from tests.ops.conftest import add_run, cli, utc
+
+H = timedelta(hours=1)
+D = timedelta(days=1)
+
+
+def health(db_url: str, **env: str) -> tuple[int, list[str]]:
+    result = cli(db_url, "health", **env)
+    return result.exit_code, result.stdout.splitlines()
+
+
+def test_no_run_at_all_is_critical(db_url: str) -> None:
+    assert health(db_url) == (2, ["CRITICAL: no sync has run: start with `hotstar-sync ingest`"])
+
+
+def test_a_fresh_daily_sync_after_a_recent_pass_is_ok(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=2 * D)
+    add_run(db_url, "daily", "completed", ago=3 * H)
+    assert health(db_url) == (
+        0,
+        ["OK: last daily sync completed 3.0 h ago; last complete pass 2.0 days ago"],
+    )
+
+
+def test_right_after_the_first_ingest_no_daily_sync_is_due(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=2 * H, seconds=3600)
+    assert health(db_url) == (0, ["OK: no daily sync due yet; last complete pass 0.0 days ago"])
+
+
+def test_no_daily_sync_a_day_after_the_ingest_is_critical(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=30 * H)
+    assert health(db_url) == (2, ["CRITICAL: no daily sync has run"])
+
+
+def test_a_stale_daily_sync_is_critical(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=3 * D)
+    run = add_run(db_url, "daily", "completed", ago=30 * H)
+    assert health(db_url) == (
+        2,
+        [
+            f"CRITICAL: last daily sync was 30.0 h ago (started {utc(run.started_at)}), "
+            "over the 26.0 h limit"
+        ],
+    )
+
+
+def test_a_failed_daily_sync_is_critical_with_its_reason(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=3 * D)
+    add_run(db_url, "daily", "completed", ago=26 * H)
+    run = add_run(
+        db_url,
+        "daily",
+        "failed",
+        ago=2 * H,
+        errors=["HTTP 503 at offset 0", "retries exhausted: HTTP 503 at offset 0"],
+    )
+    assert health(db_url) == (
+        2,
+        [
+            f"CRITICAL: last daily sync failed at {utc(run.completed_at)}: "
+            "retries exhausted: HTTP 503 at offset 0"
+        ],
+    )
+
+
+def test_a_failure_that_is_also_stale_gives_one_line_per_finding(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=3 * D)
+    run = add_run(db_url, "daily", "failed", ago=28 * H)
+    code, lines = health(db_url)
+    assert code == 2
+    assert lines == [
+        f"CRITICAL: last daily sync was 28.0 h ago (started {utc(run.started_at)}), "
+        "over the 26.0 h limit",
+        f"CRITICAL: last daily sync failed at {utc(run.completed_at)}: no reason recorded",
+    ]
+
+
+def test_a_run_stuck_in_running_for_over_an_hour_is_critical(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=3 * D)
+    run = add_run(db_url, "daily", "running", ago=2 * H)
+    assert health(db_url) == (
+        2,
+        [
+            f"CRITICAL: daily sync run {run.id} stuck in 'running' for 2.0 h "
+            f"(started {utc(run.started_at)})"
+        ],
+    )
+
+
+def test_a_run_going_for_less_than_an_hour_is_fine(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=3 * D)
+    add_run(db_url, "daily", "running", ago=0.5 * H)
+    assert health(db_url) == (
+        0,
+        ["OK: last daily sync running 0.5 h ago; last complete pass 3.0 days ago"],
+    )
+
+
+def test_a_tripped_deletion_guard_is_a_warning(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=6 * D)
+    refused = add_run(db_url, "reconcile", "refused", ago=2 * H)
+    add_run(db_url, "daily", "completed", ago=2 * H)
+    assert health(db_url) == (
+        1,
+        [
+            f"WARNING: deletion guard tripped: reconcile run {refused.id} at "
+            f"{utc(refused.completed_at)} was refused, nothing was deleted; review it, then "
+            "run `hotstar-sync reconcile --force`"
+        ],
+    )
+
+
+def test_a_guard_left_tripped_turns_critical_with_the_age_of_the_last_pass(db_url: str) -> None:
+    first = add_run(db_url, "initial", "completed", ago=20 * D, seconds=0)
+    refused = add_run(db_url, "reconcile", "refused", ago=3 * H, seconds=0)
+    add_run(db_url, "daily", "completed", ago=3 * H)
+    assert health(db_url) == (
+        2,
+        [
+            f"CRITICAL: last complete pass (initial run {first.id}) finished 20.0 days ago "
+            f"({utc(first.completed_at)}), over the 16.0 days limit",
+            f"WARNING: deletion guard tripped: reconcile run {refused.id} at "
+            f"{utc(refused.completed_at)} was refused, nothing was deleted; review it, then "
+            "run `hotstar-sync reconcile --force`",
+        ],
+    )
+
+
+def test_an_incomplete_reconcile_is_a_warning(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=6 * D)
+    run = add_run(
+        db_url,
+        "reconcile",
+        "incomplete",
+        ago=1 * H,
+        incomplete_windows=["startDate 0..100: drift", "startDate 100..: cap"],
+    )
+    add_run(db_url, "daily", "completed", ago=1 * H)
+    assert health(db_url) == (
+        1,
+        [
+            f"WARNING: last pass (reconcile run {run.id}, {utc(run.completed_at)}) was "
+            "incomplete: 2 window(s) not verified, nothing was deleted"
+        ],
+    )
+
+
+def test_an_incomplete_daily_sync_is_a_warning(db_url: str) -> None:
+    add_run(db_url, "initial", "completed", ago=2 * D)
+    run = add_run(db_url, "daily", "incomplete", ago=1 * H, incomplete_windows=["updateDate"])
+    assert health(db_url) == (
+        1,
+        [
+            f"WARNING: last daily sync (daily sync run {run.id}, {utc(run.started_at)}) was "
+            "incomplete: 1 window(s) not verified; the next sync covers them again"
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("age", "every", "code", "level", "limit"),
+    [
+        (7.5 * D, "7", 0, None, None),
+        (9 * D, "7", 1, "WARNING", "8.0"),
+        (17 * D, "7", 2, "CRITICAL", "16.0"),
+        (3 * D, "1", 1, "WARNING", "2.0"),
+        (5 * D, "1", 2, "CRITICAL", "4.0"),
+    ],
+)
+def test_the_age_of_the_last_complete_pass_follows_the_reconcile_interval(
+    db_url: str, age: timedelta, every: str, code: int, level: str | None, limit: str | None
+) -> None:
+    run = add_run(db_url, "reconcile", "completed", ago=age, seconds=0)
+    add_run(db_url, "daily", "completed", ago=1 * H)
+    got_code, lines = health(db_url, HOTSTAR_RECONCILE_EVERY_DAYS=every)
+    assert got_code == code
+    if level is None:
+        assert lines[0].startswith("OK: ")
+    else:
+        assert lines == [
+            f"{level}: last complete pass (reconcile run {run.id}) finished "
+            f"{age / D:.1f} days ago ({utc(run.completed_at)}), over the {limit} days limit"
+        ]
+
+
+def test_daily_syncs_without_any_complete_pass_are_critical(db_url: str) -> None:
+    add_run(db_url, "initial", "failed", ago=2 * D, errors=["HTTP 403 even with a fresh token"])
+    add_run(db_url, "daily", "completed", ago=1 * H)
+    code, lines = health(db_url)
+    assert code == 2
+    assert lines[0] == "CRITICAL: no complete pass has finished: run `hotstar-sync ingest`"
+
+
+def test_an_unreadable_database_is_unknown() -> None:
+    code, lines = health("postgresql://nobody:pw-never-shown@127.0.0.1:1/x")
+    assert code == 3
+    assert len(lines) == 1
+    assert lines[0].startswith("UNKNOWN: cannot connect to the source database: ")
+    assert "pw-never-shown" not in lines[0]
+
+
+def test_a_database_without_the_schema_is_unknown(empty_db_url: str) -> None:
+    assert health(empty_db_url) == (
+        3,
+        ['UNKNOWN: cannot read the sync log: relation "hotstar_sync_log" does not exist'],
+    )
+
+
+def test_a_bad_setting_is_unknown_too(db_url: str) -> None:
+    assert health(db_url, HOTSTAR_RECONCILE_EVERY_DAYS="soon") == (
+        3,
+        [
+            "UNKNOWN: HOTSTAR_RECONCILE_EVERY_DAYS: Input should be a valid number, "
+            "unable to parse string as a number"
+        ],
+    )
+
+
+# -- the pure rules, without a database ---------------------------------------------------
+
+NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+
+
+def run(id: int, sync_type: str, status: str, hours_ago: float) -> RunRow:
+    started = NOW - timedelta(hours=hours_ago)
+    return RunRow(id, sync_type, status, started, started)
+
+
+def test_the_limits_are_exclusive() -> None:
+    history = History(
+        NOW,
+        True,
+        last_daily=run(2, "daily", "completed", 26),
+        last_complete_pass=run(1, "initial", "completed", 8 * 24),
+        last_pass=run(1, "initial", "completed", 8 * 24),
+    )
+    assert evaluate(history, Limits.for_reconcile_every(7)).level is Level.OK
+
+
+def test_the_worst_finding_decides_the_level() -> None:
+    history = History(
+        NOW,
+        True,
+        last_daily=run(3, "daily", "incomplete", 1),
+        last_complete_pass=run(1, "initial", "completed", 9 * 24),
+        last_pass=run(2, "reconcile", "refused", 2),
+        running=(run(4, "reconcile", "running", 1.5),),
+    )
+    report = evaluate(history, Limits.for_reconcile_every(7))
+    assert [f.level for f in report.findings] == [
+        Level.CRITICAL,
+        Level.WARNING,
+        Level.WARNING,
+        Level.WARNING,
+    ]
+    assert report.level is Level.CRITICAL
+    assert report.lines()[0] == (
+        "CRITICAL: reconcile run 4 stuck in 'running' for 1.5 h (started 2026-01-10 10:30:00 UTC)"
+    )
