@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from hotstar_sync.cli import app
+from hotstar_sync.ops import metrics
+from hotstar_sync.ops.web import create_app
 from tests.ops.conftest import add_run, cli, runner
 
 
@@ -64,3 +68,17 @@ def test_every_ops_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert len(result.stdout.strip().splitlines()) > 3
+
+
+def test_the_operations_doc_names_every_command_endpoint_and_metric() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    for command in ("schedule", "status", "health", "serve"):
+        assert f"`hotstar-sync {command}" in text, command
+    routes = [r.path for r in create_app("postgresql://x@127.0.0.1:1/x").routes]
+    for path in routes:
+        if path != "/static":
+            assert f"`{path}" in text, path
+    names = re.findall(r"^\s+(hotstar_sync_\w+)", metrics.__doc__ or "", re.MULTILINE)
+    assert len(names) == 8
+    for name in names:
+        assert f"`{name}`" in text, name
