@@ -18,6 +18,7 @@
     ├── JobLockedError               another job holds the database's job lock  exit 3
     ├── DeletionGuardError           the deletion guard refused                 exit 4
     ├── IncompletePassError          a pass could not verify every window       exit 5
+    │   └── DriftError               `verify` found the API and the mirror apart
     └── SkippableError               one bad item: quarantined, the run goes on
         └── InvalidItemError
 
@@ -120,6 +121,10 @@ class IncompletePassError(HotstarSyncError):
     """A pass could not verify every window; nothing was deleted."""
 
     exit_code = 5
+
+
+class DriftError(IncompletePassError):
+    """The API's counts and the mirror's differ (`verify`)."""
 
 
 class SkippableError(HotstarSyncError):

@@ -13,7 +13,8 @@ from hotstar_sync.cli._app import app, handle_errors, settings
 from hotstar_sync.cli._progress import progress_display
 from hotstar_sync.db.changes import CHANGES, changes_since
 from hotstar_sync.db.connect import connect, database_url
-from hotstar_sync.errors import ConfigError, DeletionGuardError, IncompletePassError
+from hotstar_sync.errors import ConfigError, DeletionGuardError, DriftError, IncompletePassError
+from hotstar_sync.jobs.probe import verify as verify_job
 from hotstar_sync.jobs.reconcile import ReconcileReport
 from hotstar_sync.jobs.reconcile import reconcile as reconcile_job
 from hotstar_sync.jobs.sync import sync as sync_job
@@ -69,6 +70,21 @@ def sync(
         f"{report.expired:,} expired, {report.unexpired:,} unexpired, "
         f"{report.requests:,} API requests"
     )
+    if report.probe is not None:
+        p = report.probe
+        typer.echo(
+            f"count probe: API {p.api_total:,} vs mirror {p.mirror_total:,}; "
+            f"{p.requests:,} requests, {len(p.probed)} window(s) probed, {p.missing:,} missing "
+            f"item(s) stored, {p.vanished:,} vanished"
+            + ("; too costly, reconciling instead" if p.fell_back else "")
+        )
+    if report.status == "refused":
+        assert report.probe is not None
+        raise DeletionGuardError(
+            f"sync run {report.run_id}: the count probe would soft-delete "
+            f"{report.probe.would_vanish:,} live rows, over HOTSTAR_DELETE_GUARD_FRACTION; "
+            "nothing was deleted"
+        )
     if report.status != "completed":
         raise IncompletePassError(
             f"sync run {report.run_id} is incomplete; the next sync covers the same window again"
@@ -88,6 +104,27 @@ def reconcile(
     with progress_display("reconcile movies") as progress:
         report = reconcile_job(cfg, force=force, progress=progress, url=database_url(cfg))
     _report_reconcile(report)
+
+
+@app.command()
+@handle_errors
+def verify() -> None:
+    """Count probes, read-only: the API's counts against the mirror's, window by window.
+
+    Prints each window probed and the requests spent; exit 5 when they differ."""
+    cfg = settings()
+    report = verify_job(cfg, url=database_url(cfg))
+    table = Table("startDate window", "API", "mirror", "difference", title="count probes")
+    for w in report.probed:
+        table.add_row(w.window.text(), f"{w.api:,}", f"{w.mirror:,}", f"{w.drift:+,}")
+    Console().print(table)
+    typer.echo(f"{report.requests} request(s)")
+    if report.drift or report.leaves:
+        raise DriftError(
+            f"the API holds {report.api_total:,} items and the mirror {report.mirror_total:,} "
+            f"present rows; {len(report.leaves)} window(s) differ",
+            hint="run `hotstar-sync sync` (its probe repairs it) or `hotstar-sync reconcile`",
+        )
 
 
 def _parse_since(value: str) -> tuple[int | None, datetime | None]:

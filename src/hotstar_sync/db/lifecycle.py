@@ -128,3 +128,38 @@ def present_rows(conn: Conn, kind: ContentType) -> dict[str, tuple[int | None, b
         return rows
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot read the mirror: {exc.diag.message_primary or exc}") from exc
+
+
+def quarantined(conn: Conn, kind: ContentType) -> dict[str, int | None]:
+    """Unresolved quarantined items (the API returns them; the mirror cannot hold them):
+    item key -> startDate when it is a number."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT item_key, CASE WHEN jsonb_typeof(raw_item -> 'startDate') = 'number'"
+                " THEN (raw_item ->> 'startDate')::numeric::bigint END"
+                " FROM hotstar_quarantine WHERE content_type = %s AND resolved_at IS NULL",
+                (kind.name,),
+            )
+            rows = dict(cur.fetchall())
+        conn.commit()
+        return rows
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot read the quarantine: {exc.diag.message_primary}") from exc
+
+
+def resolve_quarantined(conn: Conn, kind: ContentType, keys: Collection[str]) -> None:
+    """Quarantined items the API no longer returns are resolved: nothing is left to fix."""
+    if not keys:
+        return
+    try:
+        with conn.transaction():
+            conn.execute(
+                "UPDATE hotstar_quarantine SET resolved_at = now()"
+                " WHERE content_type = %s AND item_key = ANY(%s) AND resolved_at IS NULL",
+                (kind.name, list(keys)),
+            )
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"cannot resolve quarantined items: {exc.diag.message_primary}"
+        ) from exc

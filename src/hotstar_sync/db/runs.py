@@ -107,6 +107,7 @@ def finish_run(
     requests: int,
     errors: list[str],
     incomplete_windows: list[str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Close a run; its item counts were kept up to date page by page by the writer."""
     _one(
@@ -117,7 +118,8 @@ def finish_run(
         " errors = CASE WHEN %s::jsonb = '[]' THEN errors"
         "   ELSE coalesce(errors, '[]'::jsonb) || %s::jsonb END,"
         " error_count = coalesce(error_count, 0) + %s,"
-        " incomplete_windows = %s"
+        " incomplete_windows = %s,"
+        " details = coalesce(details, '{}'::jsonb) || %s::jsonb"
         " WHERE id = %s RETURNING id",
         (
             status,
@@ -126,6 +128,7 @@ def finish_run(
             Jsonb(errors),
             len(errors),
             Jsonb(incomplete_windows) if incomplete_windows else None,
+            Jsonb(details or {}),
             run.id,
         ),
     )

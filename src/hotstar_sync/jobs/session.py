@@ -116,7 +116,13 @@ class Session:
         totals = run_pass(scanner, writer, kind, on_page, root=root)
         return PassResult(totals, scanner, seen)
 
-    def finish(self, run: Run, status: str, incomplete: list[str] | None = None) -> None:
+    def finish(
+        self,
+        run: Run,
+        status: str,
+        incomplete: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         stats = self.client.stats
         finish_run(
             self.lock_conn,
@@ -125,6 +131,7 @@ class Session:
             requests=stats.requests - self._requests_at_start(run),
             errors=stats.errors[self._errors_at_start(run) :],
             incomplete_windows=incomplete,
+            details=details,
         )
 
     def fail(self, run: Run, exc: BaseException) -> None:

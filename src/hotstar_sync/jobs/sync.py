@@ -1,10 +1,11 @@
-"""`sync`: the daily incremental sync, with a reconcile when one is due.
+"""`sync`: the daily incremental sync, a count probe, and a reconcile when one is due.
 
 It polls updateDate from the last successful run's upper bound minus a lookback (changes
 can show up late in the search index) to now, through the same complete scanner as the
 ingest (so more than 10,000 changes are split like any window). Expiry and its undoing are
-evaluated over the whole mirror, since an endDate passing changes no updateDate. The upper
-bound moves only when a sync completes; a reconcile never moves it.
+evaluated over the whole mirror, since an endDate passing changes no updateDate. Then a
+count probe (`jobs.probe`) finds the day's silent deletions, unless a reconcile is due. The
+upper bound moves only when a sync completes; a reconcile never moves it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hotstar_sync.db.lifecycle import expire_and_restore
 from hotstar_sync.db.runs import Conn
 from hotstar_sync.db.writer import PageCounts
 from hotstar_sync.errors import ConfigError, DatabaseError
+from hotstar_sync.jobs.probe import ProbeReport, probe
 from hotstar_sync.jobs.reconcile import ReconcileReport, run_reconcile
 from hotstar_sync.jobs.session import Progress, now, session
 from hotstar_sync.model.content import MOVIE, ContentType
@@ -43,6 +45,7 @@ class SyncReport:
     requests: int
     seconds: float
     unverified: list[str] = field(default_factory=list)
+    probe: ProbeReport | None = None
     reconcile: ReconcileReport | None = None
 
 
@@ -84,30 +87,41 @@ def sync(
                 hint="run `hotstar-sync ingest` first",
             )
         frm, to = int(upper) - s.settings.lookback_seconds, now()
+        age = _scalar(s.lock_conn, _LAST_PASS, content_type)
+        due = age is None or age >= s.settings.reconcile_every_days * SECONDS_PER_DAY
+        run_reconcile_now = bool(reconcile) or (reconcile is None and due)
         run = s.start("daily", content_type, from_update_date=frm, to_update_date=to)
         log.info("sync started", run=run.id, from_update_date=frm, to_update_date=to)
+        probed: ProbeReport | None = None
         with s.running(run):
             window = Window(update=Range(frm, to))
             result = s.scan(run, content_type, window, progress=progress)
             expired, unexpired = expire_and_restore(s.conn, content_type, run.id, time.time())
             status = "completed" if result.verified else "incomplete"
-            s.finish(run, status, result.unverified or None)
-        requests = s.client.stats.requests
+            if status == "completed" and not run_reconcile_now:
+                # A reconcile would find every deletion anyway; otherwise count and bisect.
+                probed = probe(s, content_type, run, force=force)
+                if probed.refused:
+                    status = "refused"
+            details = {"probe": probed.details()} if probed else None
+            s.finish(run, status, result.unverified or None, details)
         report = SyncReport(
             run.id,
             status,
             frm,
             to,
-            result.totals.counts,
+            result.totals.counts + (probed.counts if probed else PageCounts()),
             expired,
             unexpired,
-            requests,
+            s.client.stats.requests,
             time.monotonic() - started,
             result.unverified,
+            probe=probed,
         )
-        age = _scalar(s.lock_conn, _LAST_PASS, content_type)
-        due = age is None or age >= s.settings.reconcile_every_days * SECONDS_PER_DAY
-        if reconcile or (reconcile is None and due):
+        if probed is not None and probed.fell_back and reconcile is not False:
+            log.info("count probe too costly: reconciling instead", drift=probed.drift)
+            run_reconcile_now = True
+        if run_reconcile_now:
             report.reconcile = run_reconcile(s, content_type, force=force, progress=progress)
     log.info(
         "sync finished",

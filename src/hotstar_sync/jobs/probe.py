@@ -1,0 +1,185 @@
+"""Count probes after a sync: deletions found the same day, usually for one request.
+
+If the API's whole-catalogue total equals the mirror's count of present rows, nothing
+vanished. Otherwise the windows that differ are bisected (`model.probe`) down to windows
+small enough that fetching them is cheaper than probing further; those are walked, items
+the mirror lacks are stored, and rows the API lacks — after a second walk, since one
+sighting proves nothing under churn — are soft-deleted as 'vanished' under the same guard
+as a reconcile. When the planned cost would exceed a full pass, the probe stops and asks for
+a reconcile instead. `verify` runs the same probes read-only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from hotstar_sync.api.client import PartnerClient
+from hotstar_sync.api.token import TokenProvider
+from hotstar_sync.config import Settings
+from hotstar_sync.db import migrate
+from hotstar_sync.db.connect import connect, database_url
+from hotstar_sync.db.lifecycle import present_rows, quarantined, resolve_quarantined, vanish
+from hotstar_sync.db.runs import Conn, Run
+from hotstar_sync.db.writer import PageCounts
+from hotstar_sync.jobs.session import Session
+from hotstar_sync.model.content import MOVIE, ContentType
+from hotstar_sync.model.probe import FETCH_ITEMS, MirrorIndex, Probed
+from hotstar_sync.model.windows import Range, Window
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ProbeReport:
+    api_total: int = 0
+    mirror_total: int = 0
+    requests: int = 0
+    probed: list[Probed] = field(default_factory=list)
+    leaves: list[Probed] = field(default_factory=list)
+    missing: int = 0  # items the API had and the mirror lacked, now stored
+    counts: PageCounts = field(default_factory=PageCounts)  # what the fetched windows wrote
+    vanished: int = 0  # live rows soft-deleted as 'vanished'
+    would_vanish: int = 0
+    refused: bool = False  # the deletion guard held the deletions back
+    fell_back: bool = False  # too costly: a reconcile should run instead
+
+    @property
+    def drift(self) -> int:
+        return self.api_total - self.mirror_total
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "api_total": self.api_total,
+            "mirror_total": self.mirror_total,
+            "drift": self.drift,
+            "requests": self.requests,
+            "windows_probed": len(self.probed),
+            "windows_fetched": len(self.leaves),
+            "missing": self.missing,
+            "vanished": self.vanished,
+            "refused": self.refused,
+            "fell_back": self.fell_back,
+        }
+
+
+def counted_rows(conn: Conn, kind: ContentType) -> dict[str, tuple[int | None, bool]]:
+    """What the API should count: present rows (all but 'vanished') and the quarantined
+    items, which the API returns too. contentId -> (startDate, live row)."""
+    rows = present_rows(conn, kind)
+    for key, start in quarantined(conn, kind).items():
+        rows.setdefault(key, (start, False))
+    return rows
+
+
+def api_counter(client: PartnerClient, kind: ContentType) -> Callable[[Range], int]:
+    def count(rng: Range) -> int:
+        params = {"orderBy": "contentId", "order": "asc", "offset": 0, "size": 1}
+        return client.search(kind.path, params | Window(start=rng).params()).total_results
+
+    return count
+
+
+def bisect_drift(
+    index: MirrorIndex,
+    mirror_total: int,
+    count: Callable[[Range], int],
+    budget: int,
+) -> ProbeReport:
+    """Find the smallest windows whose counts differ, spending at most `budget` requests.
+
+    A window's right half is not asked for: its API count is the parent's minus the left
+    half's (both cut at a second the mirror holds nothing in)."""
+    report = ProbeReport(mirror_total=mirror_total)
+    root = Range()
+    report.api_total = count(root)
+    report.requests = 1
+    first = Probed(root, report.api_total, mirror_total)
+    report.probed.append(first)
+    pending = [first] if first.drift else []
+    while pending:
+        window = pending.pop()
+        small = window.mirror <= FETCH_ITEMS and window.api <= FETCH_ITEMS
+        halves = None if small else index.split(window.window)
+        if halves is None:
+            report.leaves.append(window)
+            continue
+        # Each leaf still to fetch costs at least one request: stop when even that
+        # would take the probe past a full pass.
+        if report.requests + 1 + len(report.leaves) + len(pending) + 1 > budget:
+            report.fell_back = True
+            return report
+        left, right = halves
+        api_left = count(left)
+        report.requests += 1
+        children = [
+            Probed(left, api_left, index.count(left)),
+            Probed(right, window.api - api_left, index.count(right)),
+        ]
+        report.probed.extend(children)
+        pending.extend(c for c in children if c.drift)
+    fetch_cost = sum(max(1, math.ceil(max(w.api, w.mirror) / 998)) for w in report.leaves)
+    report.fell_back = report.requests + fetch_cost > budget
+    return report
+
+
+def full_pass_cost(rows: int) -> int:
+    """Requests of a planned reconcile of `rows` items (nine per ~8,900, plus the check)."""
+    return math.ceil(rows / 8_900) * 9 + 1
+
+
+def probe(
+    s: Session, kind: ContentType, run: Run, *, force: bool = False, act: bool = True
+) -> ProbeReport:
+    """Probe, and (with `act`) fetch the drifting windows and apply what they show."""
+    requests_before = s.client.stats.requests
+    present = counted_rows(s.conn, kind)
+    index = MirrorIndex(sd for sd, _ in present.values() if isinstance(sd, int))
+    report = bisect_drift(
+        index, len(present), api_counter(s.client, kind), full_pass_cost(len(present))
+    )
+    log.info("count probe", **report.details())
+    if not act or not report.leaves or report.fell_back:
+        return report
+    candidates: set[str] = set()
+    for leaf in report.leaves:
+        window = Window(start=leaf.window)
+        first = s.scan(run, kind, window, collect_ids=True)
+        report.missing += first.totals.counts.added
+        report.counts = report.counts + first.totals.counts
+        inside = {c for c, (sd, _) in present.items() if sd in leaf.window}
+        unseen = inside - first.seen
+        if unseen:
+            second = s.scan(run, kind, window, collect_ids=True)
+            report.counts = report.counts + second.totals.counts
+            unseen -= second.seen
+        candidates |= unseen
+    report.would_vanish = sum(present[c][1] for c in candidates)
+    live = sum(is_live for _, is_live in present.values())
+    if report.would_vanish > s.settings.delete_guard_fraction * live and not force:
+        report.refused = True
+    else:
+        held = set(quarantined(s.conn, kind))
+        resolve_quarantined(s.conn, kind, candidates & held)
+        report.vanished = vanish(s.conn, kind, run.id, candidates - held)
+    report.requests = s.client.stats.requests - requests_before
+    return report
+
+
+def verify(settings: Settings, *, kind: ContentType = MOVIE, url: str | None = None) -> ProbeReport:
+    """The same probes, read-only: nothing is fetched beyond counts, nothing written."""
+    url = url or database_url(settings)
+    migrate.require_head(url)
+    tokens = TokenProvider(settings.resolved_secret(), settings.token_window_seconds)
+    with connect(url) as conn, PartnerClient(settings, tokens) as client:
+        present = counted_rows(conn, kind)
+        index = MirrorIndex(sd for sd, _ in present.values() if isinstance(sd, int))
+        report = bisect_drift(
+            index, len(present), api_counter(client, kind), full_pass_cost(len(present))
+        )
+        report.requests = client.stats.requests
+    return report

@@ -1,0 +1,154 @@
+"""The count probe after a sync, and `verify`, against the simulator and PostgreSQL.
+
+A vanish is made on the mirror's side where a test needs it at a precise startDate: a row
+the API does not have (a copy of a real row under a new contentId) is exactly what a silent
+removal leaves behind. A missed add is a row deleted from the mirror.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from hotstar_sync.cli import app
+from hotstar_sync.jobs.ingest import ingest
+from hotstar_sync.jobs.sync import sync
+from hotstar_sync.simulator import SimulatorConfig, serve_in_thread
+from tests.conftest import _create_database, _drop_database, _with_dbname
+from tests.jobs.mirror import assert_mirror_matches, mirror_rows
+from tests.jobs.test_ingest import settings_for, sync_log
+
+
+def ghost(db_url: str, start_date: int, n: int = 1) -> list[str]:
+    """Rows in the mirror that the API does not have, at `start_date`."""
+    with psycopg.connect(db_url) as conn:
+        ids = [str(9_000_000_000 + start_date % 1000 * 100 + k) for k in range(n)]
+        for k, cid in enumerate(ids):
+            conn.execute(
+                "INSERT INTO hotstar_movies (hotstar_id, content_id, title, start_date,"
+                " content_hash, raw_response)"
+                " SELECT hotstar_id + 10000000 + %s, %s, title, %s, 'x', raw_response"
+                " FROM hotstar_movies WHERE NOT is_deleted ORDER BY id LIMIT 1",
+                (start_date % 1000 * 100 + k, cid, start_date),
+            )
+    return ids
+
+
+def heaviest_second(db_url: str) -> int:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT start_date FROM hotstar_movies GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+CONFIG = SimulatorConfig(movies=8_000, seed=41, rate_limit=0, cluster_size=1_500)
+
+
+@pytest.fixture(scope="module")
+def ingested_template(pg_server_url, _migrated_template):
+    """One ingest of CONFIG's catalogue, cloned for each test (the same seed gives the same
+    catalogue, so a fresh simulator per test matches it)."""
+    name = _create_database(pg_server_url, template=_migrated_template)
+    url = _with_dbname(pg_server_url, name)
+    with serve_in_thread(CONFIG) as sim:
+        ingest(settings_for(sim.base_url, url))
+    yield name
+    _drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def loaded(pg_server_url, ingested_template):
+    name = _create_database(pg_server_url, template=ingested_template)
+    url = _with_dbname(pg_server_url, name)
+    with serve_in_thread(CONFIG) as sim:
+        yield sim, settings_for(sim.base_url, url, reconcile_every_days=30), url
+    _drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def db_url(loaded):
+    return loaded[2]
+
+
+def test_a_quiet_day_costs_the_sync_and_one_probe(loaded, db_url):
+    _sim, settings, _ = loaded
+    report = sync(settings)
+    assert report.reconcile is None and report.probe is not None
+    assert report.probe.drift == 0 and report.requests == 2  # sync + probe
+    assert sync_log(db_url)[-1]["details"]["probe"]["requests"] == 1
+
+
+@pytest.mark.parametrize("where", ["zero", "year3001", "cluster", "ordinary"])
+def test_one_vanish_anywhere_is_found_the_same_day_in_twelve_requests(loaded, db_url, where):
+    _sim, settings, _ = loaded
+    second = {"zero": 0, "year3001": 32535072000, "ordinary": 1_234_567_890}.get(where)
+    (cid,) = ghost(db_url, heaviest_second(db_url) if second is None else second)
+    report = sync(settings)
+    assert report.probe is not None and report.probe.vanished == 1
+    assert mirror_rows(db_url)[cid]["deleted_reason"] == "vanished"
+    assert report.requests <= 12
+
+
+def test_several_vanishes_in_one_window_and_an_add_beside_them(loaded, db_url):
+    sim, settings, _ = loaded
+    ghosts = ghost(db_url, 1_234_567_890, n=4)
+    day = sim.catalog.apply_day(back_catalogue_adds=1)
+    report = sync(settings)
+    rows = mirror_rows(db_url)
+    assert {rows[c]["deleted_reason"] for c in ghosts} == {"vanished"}
+    assert day.back_catalogue_added[0] in rows
+    assert report.probe is not None and report.probe.vanished == 4
+
+
+def test_a_missed_add_is_found_and_stored(loaded, db_url):
+    sim, settings, _ = loaded
+    with psycopg.connect(db_url) as conn:
+        (cid,) = conn.execute(
+            "DELETE FROM hotstar_movies WHERE id = (SELECT max(id) FROM hotstar_movies)"
+            " RETURNING content_id"
+        ).fetchone() or ("",)
+    report = sync(settings)
+    assert report.probe is not None and report.probe.missing == 1
+    assert cid in mirror_rows(db_url)
+    assert_mirror_matches(db_url, sim.catalog.truth())
+
+
+def test_churn_while_probing_deletes_nothing_that_exists(loaded, db_url):
+    sim, settings, _ = loaded
+    ghost(db_url, 1_234_567_890)
+    sim.faults.set(churn_rate=0.5, churn_items=2)
+    sync(settings, force=True)
+    sim.faults.set(churn_rate=0.0)
+    truth = sim.catalog.truth()
+    vanished = {c for c, r in mirror_rows(db_url).items() if r["deleted_reason"] == "vanished"}
+    assert not vanished & set(truth.items)
+
+
+def test_the_guard_holds_back_a_mass_vanish_found_by_the_probe(loaded, db_url):
+    _sim, settings, _ = loaded
+    ghosts = ghost(db_url, 1_234_567_890, n=200)  # over 2% of ~7,400 live rows
+    report = sync(settings)
+    assert report.status == "refused" and report.probe is not None and report.probe.refused
+    rows = mirror_rows(db_url)
+    assert all(rows[c]["deleted_reason"] is None for c in ghosts)
+
+
+def test_verify_reports_drift_read_only_and_exits_5(loaded, db_url):
+    sim, _settings, _ = loaded
+    env = {
+        "DATABASE_URL": db_url,
+        "HOTSTAR_API_BASE_URL": sim.base_url,
+        "HOTSTAR_RATE_LIMIT_RPS": "0",
+    }
+    clean = CliRunner().invoke(app, ["verify"], env=env)
+    assert clean.exit_code == 0, clean.output
+    assert "1 request(s)" in clean.stdout
+    ghost(db_url, 0)
+    drift = CliRunner().invoke(app, ["verify"], env=env)
+    assert drift.exit_code == 5
+    assert "-1" in drift.stdout
+    assert drift.stderr.startswith("error: the API holds ")
+    assert all(r["deleted_reason"] != "vanished" for r in mirror_rows(db_url).values())
