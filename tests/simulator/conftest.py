@@ -14,6 +14,26 @@ from hotstar_sync.simulator import RunningSimulator, SimulatorConfig, serve_in_t
 
 #: Small and quick to make; tests that need more items say so.
 SMALL = SimulatorConfig(movies=3000, seed=7, rate_limit=0.0, cluster_size=300, malformed=0)
+#: Every content type, small: ~100 seasons share the episodes.
+EVERY = SimulatorConfig(
+    movies=300,
+    shows=40,
+    episodes=2500,
+    matches=1200,
+    channels=12,
+    seed=7,
+    rate_limit=0.0,
+    cluster_size=30,
+    malformed=0,
+)
+PATHS = {
+    "movie": "/movie/search",
+    "show": "/show/search",
+    "season": "/season/search",
+    "episode": "/episode/search",
+    "match": "/match/search",
+    "channel": "/channel/list",
+}
 
 
 class Api:
@@ -75,6 +95,15 @@ def api(sim: RunningSimulator) -> Iterator[Api]:
     client = Api(sim)
     yield client
     client.http.close()
+
+
+@pytest.fixture(scope="module")
+def every() -> Iterator[Api]:
+    """A shared simulator of every type, small, for tests that change nothing."""
+    with serve_in_thread(EVERY) as running:
+        client = Api(running)
+        yield client
+        client.http.close()
 
 
 @pytest.fixture

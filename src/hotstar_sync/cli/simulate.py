@@ -24,6 +24,13 @@ def simulate(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8765, help="Port to listen on; 0 picks a free one."),
     movies: int = typer.Option(51495, help="Movies in the catalogue."),
+    shows: int = typer.Option(6111, help="Shows (each with 1 to 20 seasons)."),
+    episodes: int = typer.Option(686432, help="Episodes, shared among the shows' seasons."),
+    matches: int = typer.Option(175031, help="Matches (sports VoD and live clips)."),
+    channels: int = typer.Option(40, help="Channels."),
+    eager: bool = typer.Option(
+        False, "--eager", help="Make every type's items before serving, not at its first search."
+    ),
     seed: int = typer.Option(0, help="The catalogue is the same for the same seed (and day)."),
     rate_limit: float = typer.Option(
         1.0, help="Requests per second per partner (burst 1); 0 turns the limit off."
@@ -35,9 +42,11 @@ def simulate(
     index_lag_seconds: float = typer.Option(
         0.0, "--index-lag-seconds", "--index-lag", help="Delay before a change is searchable."
     ),
-    malformed: int = typer.Option(5, help="Movies that break the contract (null title, ...)."),
+    malformed: int = typer.Option(
+        5, help="Items of each type that break the contract (null title, ...)."
+    ),
     duplicate_ids: int = typer.Option(
-        0, help="Pairs of movies sharing a numeric id under distinct contentIds."
+        0, help="Pairs of items of each type sharing a numeric id under distinct contentIds."
     ),
     error_rate: float = typer.Option(0.0, help="Share of search requests answered 503."),
     slow_rate: float = typer.Option(0.0, help="Share of search requests answered slowly."),
@@ -52,7 +61,9 @@ def simulate(
         None, help="Epoch second the catalogue's dates are based on (default: today 00:00 UTC)."
     ),
 ) -> None:
-    """Serve a simulated partner catalog API (GET /movie/search; admin paths under /_sim/).
+    """Serve a simulated partner catalog API (the search paths of every content type:
+    /movie/search, /show/search, /season/search, /episode/search, /match/search,
+    /channel/list; admin paths under /_sim/).
 
     Partner id and secret come from HOTSTAR_PARTNER_ID and HOTSTAR_AKAMAI_SECRET, with the
     built-in demo credentials when unset. Prints one line, `Simulator ready at <URL>`, once
@@ -68,6 +79,11 @@ def simulate(
     )
     config = SimulatorConfig(
         movies=movies,
+        shows=shows,
+        episodes=episodes,
+        matches=matches,
+        channels=channels,
+        eager=eager,
         seed=seed,
         rate_limit=rate_limit,
         bounds=cast(Bounds, bounds),  # SimulatorConfig refuses any other value

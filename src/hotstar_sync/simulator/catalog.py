@@ -1,10 +1,8 @@
-"""The simulated catalogue: deterministic items for a seed, days of changes, ground truth.
+"""The simulated catalogue: each content type's items, days of changes, ground truth.
 
-Dates follow what real responses showed (API contract, "Values seen"): startDates over
-decades, some 0, some in the year 3001 with an endDate to match, and one second shared by a
-bulk import; about 7% UNPUBLISHED; endDates mostly 2100, some past, some near. contentIds are
-digit strings of one length that grow with creation time, so a back-catalogue addition has a
-new contentId and an old startDate.
+A type's items are made the first time it is searched or asked about (or all at start,
+with `SimulatorConfig.eager`), each from a generator of its own, so a movies-only test does
+not pay for 686k episodes and a type's items do not depend on which type came first.
 """
 
 from __future__ import annotations
@@ -22,20 +20,12 @@ from typing import Any
 import orjson
 
 from hotstar_sync.errors import ConfigError
-from hotstar_sync.simulator.config import SimulatorConfig
-from hotstar_sync.simulator.content import CONTENT_TYPES, NO_END, YEAR_3001, ContentType, Core
-from hotstar_sync.simulator.store import BREAKS, Collection, Entry
-
-DAY = 86400
-YEAR = 365 * DAY
-IST = 19800  # release dates are often midnight in India
-#: The second of the bulk import that the cluster of items shares (2017-01-01 UTC).
-CLUSTER_SECOND = 1483228800
-FIRST_CONTENT_ID = 1_000_000_000
-FIRST_ID = 100_000
-#: Shares of special values among the initial items.
-ZERO_START, FAR_START = 0.004, 0.004
-UNPUBLISHED, PAST_END, SOON_END, PREMIUM = 0.07, 0.03, 0.02, 0.4
+from hotstar_sync.simulator import generate
+from hotstar_sync.simulator.config import SIZES, SimulatorConfig
+from hotstar_sync.simulator.content import CONTENT_TYPES, NO_END, ContentType
+from hotstar_sync.simulator.episodes import episode_context
+from hotstar_sync.simulator.generate import DAY, YEAR
+from hotstar_sync.simulator.store import Collection, Entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +41,8 @@ class DayResult:
     republished: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
+    #: Changes that came with these to other types, by type: a changed show's seasons.
+    related: dict[str, DayResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +57,10 @@ class TruthItem:
 class Truth:
     """What the API returns now, for tests and benchmarks to compare a mirror with."""
 
-    items: dict[str, TruthItem]  # by contentId, in contentId order
+    items: dict[str, TruthItem]  # by contentId (a string, whatever the type), in its order
     removed: set[str]  # contentIds removed silently (no update, just gone)
     pending: int  # changes made but not yet visible (the index lag)
     id_clashes: dict[int, list[str]]  # numeric ids shared by several contentIds
-
-
-class _Counter:
-    """New numeric ids and contentIds of one content type, in creation order."""
-
-    def __init__(self) -> None:
-        self.seq = 0
-        self.content_id = FIRST_CONTENT_ID
-
-    def next(self, rng: random.Random) -> tuple[int, int]:
-        self.seq += 1
-        self.content_id += rng.randint(1, 40)
-        return self.seq, self.content_id
 
 
 class Catalog:
@@ -89,55 +68,61 @@ class Catalog:
 
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
-        self._rng = random.Random(f"items-{config.seed}")
         self._changes = random.Random(f"changes-{config.seed}")
-        self._lock = threading.Lock()
-        self._counters = {name: _Counter() for name in CONTENT_TYPES}
-        self._collections = {
-            name: Collection(kind, self._initial(kind), tie_seed=config.effective_fault_seed)
-            for name, kind in CONTENT_TYPES.items()
-            if name == "movie"  # the only type with a size setting so far
-        }
+        self._lock = threading.RLock()  # making a type's items may first make its parent's
+        self._counters: dict[str, generate.Counter] = {}
+        self._collections: dict[str, Collection] = {}
+        # Episodes added to a season by days of changes, so their numbers follow on.
+        self._added_episodes: defaultdict[int, int] = defaultdict(int)
+        if config.eager:
+            for name in CONTENT_TYPES:
+                self.collection(name)
 
-    def collections(self) -> list[Collection]:
-        return list(self._collections.values())
+    def ready(self, content_type: str) -> bool:
+        """Whether the type's items are made (the first search of a type makes them)."""
+        return content_type in self._collections
 
     def collection(self, content_type: str = "movie") -> Collection:
-        try:
+        coll = self._collections.get(content_type)
+        if coll is not None:
+            return coll
+        kind = CONTENT_TYPES.get(content_type)
+        if kind is None:
+            raise ConfigError(f"unknown content type: {content_type}")
+        with self._lock:
+            if content_type not in self._collections:
+                tie_seed = self.config.effective_fault_seed
+                self._collections[content_type] = Collection(kind, self._initial(kind), tie_seed)
             return self._collections[content_type]
-        except KeyError:
-            raise ConfigError(f"unknown content type: {content_type}") from None
 
     def _initial(self, kind: ContentType) -> list[Entry]:
-        cfg, rng = self.config, self._rng
-        count = cfg.movies
-        cluster = min(cfg.cluster_size, count)
-        cluster_at = rng.randrange(count - cluster + 1)  # a bulk import: consecutive ids
-        cores = []
-        for n in range(count):
-            seq, content_id = self._counters[kind.name].next(rng)
-            start = CLUSTER_SECOND if cluster_at <= n < cluster_at + cluster else _start(rng)
-            cores.append(
-                Core(
-                    seq=seq,
-                    id=FIRST_ID + seq,
-                    content_id=content_id,
-                    start_date=start,
-                    end_date=_end(rng, start, cfg.reference_time),
-                    update_date=cfg.reference_time - rng.randint(DAY, 6 * YEAR),
-                    premium=rng.random() < PREMIUM,
-                    published=rng.random() >= UNPUBLISHED,
-                )
-            )
-        picks = rng.sample(range(count), min(count, cfg.malformed + 2 * cfg.duplicate_ids))
-        broken = dict(zip(picks[: cfg.malformed], itertools.cycle(BREAKS), strict=False))
-        twins = picks[cfg.malformed :]
-        for first, second in zip(twins[::2], twins[1::2], strict=True):
-            cores[second] = dataclasses.replace(cores[second], id=cores[first].id)
-        return [
-            Entry.make(kind, kind.make_item(rng, core), broken.get(n))
-            for n, core in enumerate(cores)
-        ]
+        cfg = self.config
+        rng = random.Random(f"{kind.name}-items-{cfg.seed}")
+        counter = self._counters[kind.name] = generate.Counter(kind)
+        if kind.name == "season":
+            shows = [e.raw for e in self._sorted("show")]
+            cores = generate.seasons(cfg, rng, counter, shows)
+            counts = generate.episode_counts(rng, len(cores), cfg.episodes)
+            extra = [{"episodeCnt": n} for n in counts]
+            return generate.entries(kind, cfg, rng, cores, extra)
+        if kind.name == "episode":
+            by_id = {e.index["id"]: e.raw for e in self._sorted("show")}
+            families = []
+            for season in (e.raw for e in self._sorted("season")):
+                show = by_id.get(season["showId"])
+                if show is not None:
+                    context = episode_context(show, season)
+                    families.append((context, season["episodeCnt"], season["startDate"]))
+            cores = generate.episodes(cfg, rng, counter, families)
+        else:
+            cores = generate.flat(cfg, rng, counter, getattr(cfg, SIZES[kind.name]))
+        return generate.entries(kind, cfg, rng, cores)
+
+    def _sorted(self, content_type: str) -> list[Entry]:
+        """The type's items as they will be once the index catches up, by contentId."""
+        return sorted(
+            self.collection(content_type).latest().values(), key=lambda e: e.index["contentId"]
+        )
 
     def apply_day(
         self,
@@ -154,7 +139,7 @@ class Catalog:
         """Make a day's changes, stamped updateDate = now; they show after the index lag.
 
         Each existing item gets at most one change; a count larger than the items that can
-        take it is cut to what there is.
+        take it is cut to what there is. A show's changes bring its seasons' (`related`).
         """
         counts = (adds, back_catalogue_adds, updates, unpublish, republish, removals, malformed)
         if min(counts) < 0:
@@ -164,7 +149,8 @@ class Catalog:
             coll = self.collection(content_type)
             kind, rng, now = coll.kind, self._changes, int(time.time())
             result = DayResult(now, time.time() + self.config.index_lag_seconds)
-            pool = sorted(coll.latest().values(), key=lambda e: e.index["contentId"])
+            stamp = _stamp(kind, result)
+            pool = self._sorted(content_type)
             taken: set[str] = set()
 
             def take(count: int, fits: Callable[[Entry], bool] = lambda e: True) -> list[Entry]:
@@ -173,47 +159,107 @@ class Catalog:
                 taken.update(e.content_id for e in chosen)
                 return chosen
 
-            changes: list[tuple[str, Entry | None]] = []
+            changes: list[tuple[Entry, Entry | None]] = []
             for entry in take(updates):
-                changes.append((entry.content_id, _updated(rng, entry, now)))
+                changes.append((entry, _updated(rng, kind, entry, stamp)))
                 result.updated.append(entry.content_id)
             for entry in take(unpublish, lambda e: e.index["assetStatus"] == "PUBLISHED"):
-                changes.append(
-                    (entry.content_id, entry.changed(assetStatus="UNPUBLISHED", updateDate=now))
-                )
+                changes.append((entry, entry.changed(assetStatus="UNPUBLISHED", **stamp)))
                 result.unpublished.append(entry.content_id)
             for entry in take(republish, lambda e: e.index["assetStatus"] == "UNPUBLISHED"):
-                changes.append(
-                    (entry.content_id, entry.changed(assetStatus="PUBLISHED", updateDate=now))
-                )
+                changes.append((entry, entry.changed(assetStatus="PUBLISHED", **stamp)))
                 result.republished.append(entry.content_id)
             for entry in take(removals):
-                changes.append((entry.content_id, None))
+                changes.append((entry, None))
                 result.removed.append(entry.content_id)
             healthy = take(malformed, lambda e: e.malformed is None)
-            for entry, reason in zip(healthy, itertools.cycle(BREAKS), strict=False):
-                changes.append((entry.content_id, entry.corrupt(reason).changed(updateDate=now)))
+            for entry, reason in zip(healthy, itertools.cycle(kind.breaks), strict=False):
+                changes.append((entry, entry.corrupt(reason).changed(**stamp)))
                 result.malformed.append(entry.content_id)
             for count, old, ids in (
                 (adds, False, result.added),
                 (back_catalogue_adds, True, result.back_catalogue_added),
             ):
                 for _ in range(count):
-                    entry = self._new_item(kind, now, old)
-                    changes.append((entry.content_id, entry))
-                    ids.append(entry.content_id)
-            coll.stage(changes, result.visible_at)
+                    new = self._new_item(kind, result, old)
+                    if new is not None:
+                        changes.append((new, new))
+                        ids.append(new.content_id)
+            coll.stage([(old.content_id, new) for old, new in changes], result.visible_at)
+            if kind.name == "show":
+                self._seasons_follow(changes, result)
             return result
 
-    def _new_item(self, kind: ContentType, now: int, old: bool) -> Entry:
-        rng = self._changes
-        seq, content_id = self._counters[kind.name].next(rng)
-        # A back-catalogue film is decades old; a new one was released in the last fortnight.
+    def _new_item(self, kind: ContentType, day: DayResult, old: bool) -> Entry | None:
+        """A new item, or None when its type needs a parent and there is none."""
+        rng, now = self._changes, day.update_date
+        parent, number = self._new_parent(kind)
+        if kind.parent is not None and parent is None:
+            return None
+        # A back-catalogue title is decades old; a new one was released in the last fortnight.
         start = rng.randint(-20 * YEAR, 40 * YEAR) if old else now - rng.randint(0, 14 * DAY)
-        core = Core(
-            seq, FIRST_ID + seq, content_id, start, NO_END, now, rng.random() < PREMIUM, True
-        )
-        return Entry.make(kind, kind.make_item(rng, core))
+        core = self._counters[kind.name].core(rng, start, now, parent, number)
+        core = dataclasses.replace(core, end_date=NO_END, update_date=now, published=True)
+        return Entry.make(kind, kind.make_item(rng, core) | _stamp(kind, day))
+
+    def _new_parent(self, kind: ContentType) -> tuple[dict[str, Any] | None, int]:
+        """The parent context and number of a new item of `kind`: a random show's next
+        season, a random season's next episode; (None, 0) for types without parents."""
+        if kind.parent is None:
+            return None, 0
+        parents = list(self.collection(kind.parent).latest().values())
+        if not parents:
+            return None, 0
+        parent = self._changes.choice(parents).raw
+        if kind.name == "season":
+            seasons = self.collection("season").latest_in("showId", {parent["id"]})
+            return parent, 1 + max((e.raw["displaySeasonNo"] for e in seasons), default=0)
+        shows = self.collection("show").latest_in("id", {parent["showId"]})
+        if not shows:
+            return None, 0
+        self._added_episodes[parent["id"]] += 1
+        number = parent["episodeCnt"] + self._added_episodes[parent["id"]]
+        return episode_context(shows[0].raw, parent), number
+
+    def _seasons_follow(self, changes: list[tuple[Entry, Entry | None]], day: DayResult) -> None:
+        """A show's change comes with its seasons': an updated show's newest season is
+        updated, a new show gets one to three seasons, a removed show's seasons and episodes
+        go with it. Types not made yet need nothing: they will be made from the shows."""
+        if not self.ready("season"):
+            return
+        seasons, rng = self.collection("season"), self._changes
+        kind, stamp = seasons.kind, _stamp(seasons.kind, day)
+        related = day.related["season"] = DayResult(day.update_date, day.visible_at)
+        staged: list[tuple[str, Entry | None]] = []
+        updated = {new.index["id"] for old, new in changes if new is not None and new is not old}
+        newest: dict[int, Entry] = {}
+        for season in seasons.latest_in("showId", updated):
+            shown = newest.get(season.index["showId"])
+            if shown is None or season.index["contentId"] > shown.index["contentId"]:
+                newest[season.index["showId"]] = season
+        for season in newest.values():
+            staged.append((season.content_id, _updated(rng, kind, season, stamp)))
+            related.updated.append(season.content_id)
+        for old, new in changes:
+            if new is old:  # a new show
+                show = new.raw
+                for number in range(1, rng.randint(1, 3) + 1):
+                    core = self._counters["season"].core(rng, show["startDate"], day.update_date)
+                    core = dataclasses.replace(core, parent=show, number=number, published=True)
+                    season = Entry.make(kind, kind.make_item(rng, core) | stamp)
+                    staged.append((season.content_id, season))
+                    related.added.append(season.content_id)
+        gone = {old.index["id"] for old, new in changes if new is None}
+        for season in seasons.latest_in("showId", gone):
+            staged.append((season.content_id, None))
+            related.removed.append(season.content_id)
+        seasons.stage(staged, day.visible_at)
+        if gone and self.ready("episode"):
+            episodes = self.collection("episode")
+            lost = episodes.latest_in("showId", gone)
+            episodes.stage([(e.content_id, None) for e in lost], day.visible_at)
+            removed = [e.content_id for e in lost]
+            day.related["episode"] = DayResult(day.update_date, day.visible_at, removed=removed)
 
     def churn(self, count: int, content_type: str = "movie") -> DayResult:
         """Add `count` back-catalogue items and silently remove `count` others (a fault)."""
@@ -265,41 +311,19 @@ def _clashes(entries: list[Entry]) -> dict[int, list[str]]:
     return {i: ids for i, ids in by_id.items() if len(ids) > 1}
 
 
-def _start(rng: random.Random) -> int:
-    draw = rng.random()
-    if draw < ZERO_START:
-        return 0
-    if draw < ZERO_START + FAR_START:
-        return YEAR_3001
-    # Most films are recent; a third reach back to the 1950s.
-    start = (
-        rng.randint(-20 * YEAR, 30 * YEAR)
-        if rng.random() < 0.3
-        else rng.randint(30 * YEAR, 56 * YEAR)
-    )
-    if rng.random() < 0.5:  # a release at midnight in India: many share the second
-        start -= (start + IST) % DAY
-    return start
+def _stamp(kind: ContentType, day: DayResult) -> dict[str, int]:
+    """The fields a change sets: updateDate, and when the item reached the index (channels)."""
+    stamp = {"updateDate": day.update_date}
+    if kind.es_update_date:
+        stamp["esUpdateDate"] = int(day.visible_at * 1000)
+    return stamp
 
 
-def _end(rng: random.Random, start: int, reference: int) -> int:
-    if start == YEAR_3001:
-        return YEAR_3001
-    draw = rng.random()
-    if draw < PAST_END:
-        return reference - rng.randint(DAY, 3 * YEAR)
-    if draw < PAST_END + SOON_END:
-        return reference + rng.randint(3600, 30 * DAY)
-    return NO_END
-
-
-def _updated(rng: random.Random, entry: Entry, now: int) -> Entry:
-    """An editorial update: a new description, sometimes a move in or out of premium."""
-    fields: dict[str, Any] = {
-        "updateDate": now,
-        "description": f"{entry.raw['description']} Updated {now}.",
-    }
-    if rng.random() < 0.1:
+def _updated(rng: random.Random, kind: ContentType, entry: Entry, stamp: dict[str, int]) -> Entry:
+    """An editorial update: new text, sometimes a move in or out of premium."""
+    text = entry.raw.get(kind.edit_field)
+    fields: dict[str, Any] = stamp | {kind.edit_field: f"{text} Updated {stamp['updateDate']}."}
+    if "premium" in entry.index and rng.random() < 0.1:
         premium = not entry.index["premium"]
         fields |= {"premium": premium, "vip": premium, "paid": premium}
     return entry.changed(**fields)

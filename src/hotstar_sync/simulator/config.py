@@ -20,6 +20,14 @@ from hotstar_sync.errors import ConfigError
 #: "Query parameters"), so a client must be right under each.
 Bounds = Literal["inclusive", "half-open", "exclusive"]
 BOUNDS: tuple[str, ...] = get_args(Bounds)
+#: Content type -> the setting holding its catalogue size (seasons follow from shows).
+SIZES = {
+    "movie": "movies",
+    "show": "shows",
+    "episode": "episodes",
+    "match": "matches",
+    "channel": "channels",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +68,14 @@ def _secret_hex() -> str:
 
 @dataclass(frozen=True, slots=True)
 class SimulatorConfig:
-    movies: int = 51495  # the pre-production count, January 2026
+    movies: int = 51495  # the pre-production counts, January 2026 (API contract)
+    shows: int = 6111  # seasons follow from the shows: 1 to 20 each, 2.4 on average
+    episodes: int = 686432
+    matches: int = 175031
+    channels: int = 40
+    #: Make every type's items at start. Otherwise (the default) a type is made when first
+    #: searched or asked about, so a movies-only test never pays for 686k episodes.
+    eager: bool = False
     seed: int = 0
     rate_limit: float = 1.0  # requests per second per partner, burst 1; 0 = no limit
     bounds: Bounds = "inclusive"
@@ -78,9 +93,11 @@ class SimulatorConfig:
     def __post_init__(self) -> None:
         if self.bounds not in BOUNDS:
             raise ConfigError(f"bounds must be one of {', '.join(BOUNDS)}")
-        for name in ("movies", "cluster_size", "malformed", "duplicate_ids"):
+        for name in (*SIZES.values(), "cluster_size", "malformed", "duplicate_ids"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
+        if self.episodes and not self.shows:
+            raise ConfigError("episodes need shows to belong to: set shows above 0")
         if self.rate_limit < 0 or self.index_lag_seconds < 0:
             raise ConfigError("rate_limit and index_lag_seconds must not be negative")
         try:
@@ -109,6 +126,8 @@ class SimulatorConfig:
         values |= dataclasses.asdict(self.faults)
         args: list[str] = []
         for name, value in values.items():
-            if value is not None:
+            if value is True:  # a flag
+                args.append("--" + name)
+            elif value is not None and value is not False:
                 args += ["--" + name.replace("_", "-"), str(value)]
         return args

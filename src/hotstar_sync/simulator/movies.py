@@ -42,12 +42,17 @@ IMAGE_HOST = "https://img.hotstar.example/image/upload"
 DEEPLINK = "https://www.hotstar.example/in/movies"
 
 
-def _words(rng: random.Random, n: int) -> str:
+def between(rng: random.Random, low: int, high: int) -> int:
+    """`rng.randint(low, high)` at a fifth of the cost, for the 900,000 items' hot paths."""
+    return low + int(rng.random() * (high - low + 1))
+
+
+def words(rng: random.Random, n: int) -> str:
     return " ".join(rng.choices(WORDS, k=n))
 
 
-def _prose(rng: random.Random, length: int) -> str:
-    start = PROSE.index(" ", rng.randrange(len(PROSE) - length - 20)) + 1
+def prose(rng: random.Random, length: int) -> str:
+    start = PROSE.index(" ", between(rng, 0, len(PROSE) - length - 21)) + 1
     end = PROSE.index(" ", start + length)
     return PROSE[start:end].capitalize() + "."
 
@@ -56,7 +61,7 @@ def _people(rng: random.Random, low: int, high: int) -> list[str]:
     return rng.choices(PEOPLE, k=rng.randint(low, high))
 
 
-def _image(core: Core, kind: str, ratio: str) -> dict[str, str]:
+def image(core: Core, kind: str, ratio: str) -> dict[str, str]:
     return {
         "url": f"{IMAGE_HOST}/sources/r1/cms/prod/{core.content_id}/{kind.lower()}-{ratio}",
         "transformation": f"f_auto,q_90,w_{'1920' if kind == 'HORIZONTAL' else '480'}",
@@ -66,20 +71,20 @@ def _image(core: Core, kind: str, ratio: str) -> dict[str, str]:
 
 def make_movie(rng: random.Random, core: Core) -> dict[str, Any]:
     """A movie item for `core`; `rng` decides everything the core does not."""
-    title = _words(rng, rng.randint(1, 4)).title()
+    title = words(rng, rng.randint(1, 4)).title()
     slug = title.lower().replace(" ", "-")
     cid = str(core.content_id)
     langs = rng.sample(LANGS, rng.randint(1, 3))
     rating, rating_id = rng.choice(RATINGS)
     # startDate 0 and the year 3001 are placeholders, not release dates.
     special = core.start_date in (0, 32535072000)
-    year = 1950 + rng.randrange(76) if special else _year(core.start_date)
-    images = [_image(core, "HORIZONTAL", "16x9"), _image(core, "SQUARE", "1x1")]
+    year = 1950 + rng.randrange(76) if special else year_of(core.start_date)
+    images = [image(core, "HORIZONTAL", "16x9"), image(core, "SQUARE", "1x1")]
     item: dict[str, Any] = {
         "id": core.id,
         "contentId": cid,
         "title": title,
-        "description": _prose(rng, rng.randint(120, 260)),
+        "description": prose(rng, rng.randint(120, 260)),
         "contentType": "MOVIE",
         "year": year,
         "duration": rng.randint(60 * 70, 60 * 190),
@@ -100,7 +105,7 @@ def make_movie(rng: random.Random, core: Core) -> dict[str, Any]:
         "thumbnail": images[0]["url"],
         "portraitThumbnail": f"{IMAGE_HOST}/sources/r1/cms/prod/{cid}/vertical-2x3",
         "images": images,
-        "sourceImages": [{"url": image["url"], "type": image["type"]} for image in images],
+        "sourceImages": [{"url": i["url"], "type": i["type"]} for i in images],
         "deepLinkUrl": f"hotstar://{cid}",
         "deepLinkUrlForLivingRoom": f"hotstar://content/{cid}/watch",
         "locators": [
@@ -115,7 +120,7 @@ def make_movie(rng: random.Random, core: Core) -> dict[str, Any]:
     return item
 
 
-def _year(start_date: int) -> int:
+def year_of(start_date: int) -> int:
     # 365.2425 days a year from 1970: right to the year for every startDate we make.
     return 1970 + int(start_date // 31556952)
 
@@ -123,9 +128,9 @@ def _year(start_date: int) -> int:
 def _add_optional(rng: random.Random, core: Core, item: dict[str, Any], title: str) -> None:
     cid = item["contentId"]
     if rng.random() < 0.7:
-        item["verticalImages"] = [_image(core, "VERTICAL", "2x3")]
+        item["verticalImages"] = [image(core, "VERTICAL", "2x3")]
     if rng.random() < 0.8:
-        keywords = title.lower().split() + _words(rng, 3).split()
+        keywords = title.lower().split() + words(rng, 3).split()
         if rng.random() < 0.2:  # real responses repeat keywords
             keywords.append(keywords[0])
         item["searchKeywords"] = keywords

@@ -27,7 +27,7 @@ from hotstar_sync.api.token import verify_token
 from hotstar_sync.errors import ConfigError
 from hotstar_sync.simulator.catalog import Catalog
 from hotstar_sync.simulator.config import Bounds
-from hotstar_sync.simulator.content import ContentType
+from hotstar_sync.simulator.content import CONTENT_TYPES, ContentType
 from hotstar_sync.simulator.faults import Faults
 from hotstar_sync.simulator.store import Query
 
@@ -91,6 +91,9 @@ class RateLimiter:
 
 def parse_query(kind: ContentType, params: dict[str, str], bounds: Bounds) -> Query | str:
     """The query the parameters ask for, or why they are refused (a 400)."""
+    missing = [name for name in kind.required if name not in params]
+    if missing:
+        return f"{kind.path} needs {', '.join(missing)}"
     try:
         offset = int(params.get("offset", "0"))
         size = int(params.get("size", str(DEFAULT_SIZE)))
@@ -111,21 +114,27 @@ def parse_query(kind: ContentType, params: dict[str, str], bounds: Bounds) -> Qu
         try:
             low, high = (int(params[p]) if p in params else None for p in (r.low, r.high))
         except ValueError:
-            return f"{r.low} and {r.high} must be integers (epoch seconds)"
+            return f"{r.low} and {r.high} must be integers ({r.unit})"
         # Every bounds mode becomes inclusive integer bounds: values are whole seconds.
         if low is not None and bounds == "exclusive":
             low += 1
         if high is not None and bounds != "inclusive":
             high -= 1
         ranges.append((r.field, low, high))
-    flags = []
+    equals: list[tuple[str, bool | int]] = []
     for name in kind.flags:
         if name in params:
             if params[name] not in ("true", "false"):
                 return f"{name} must be true or false"
-            flags.append((name, params[name] == "true"))
+            equals.append((name, params[name] == "true"))
+    for name in kind.ids:
+        if name in params:
+            try:
+                equals.append((name, int(params[name])))
+            except ValueError:
+                return f"{name} must be an integer (a numeric id, not a contentId)"
     return Query(
-        kind.order_by[order_by], order == "desc", offset, size, tuple(ranges), tuple(flags)
+        kind.order_by[order_by], order == "desc", offset, size, tuple(ranges), tuple(equals)
     )
 
 
@@ -141,7 +150,7 @@ class Simulator:
     def app(self) -> Starlette:
         routes = [
             Route(kind.path, self._search_endpoint(kind.name), methods=["GET"])
-            for kind in (c.kind for c in self.catalog.collections())
+            for kind in CONTENT_TYPES.values()
         ]
         routes += [
             Route("/_sim/day", self.day, methods=["POST"]),
@@ -192,6 +201,10 @@ class Simulator:
         refusal = self._refusal(request)
         if refusal is not None:
             return refusal
+        if not self.catalog.ready(content_type):
+            # The type's first search makes its items: off the event loop, which keeps
+            # serving the other types meanwhile.
+            await asyncio.to_thread(self.catalog.collection, content_type)
         coll = self.catalog.collection(content_type)
         query = parse_query(coll.kind, dict(request.query_params), self.config.bounds)
         if isinstance(query, str):

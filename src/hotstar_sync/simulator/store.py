@@ -14,48 +14,72 @@ import itertools
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from hotstar_sync.simulator.content import ContentType
+from hotstar_sync.simulator.content import BREAKS, ContentType
 
 #: How many filtered lists to keep; a scanner walking windows reuses each only briefly.
 CACHE_SIZE = 256
 
 
+#: Content type -> the item fields its index holds besides contentId.
+_INDEX_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def dumps(item: dict[str, Any]) -> bytes:
+    """The item as JSON, in bytes of its own size.
+
+    orjson's bytes keep the buffer they grew in (16 KB for a 2 KB item); kept for 900,000
+    items that is 14 GB, so the bytes are copied out once.
+    """
+    return memoryview(orjson.dumps(item)).tobytes()
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One version of one item."""
+    """One version of one item.
 
-    content_id: str
+    Only the served bytes are kept, not the item as a dict: a dict of a 2 KB item costs
+    about 15 KB of memory, which the 900,000 items of the whole catalogue cannot afford.
+    """
+
+    content_id: str  # a string whatever the type serves (a show's is a number)
     #: The values the filters and orderings read. They come from the well-formed item, as a
     #: search index holds typed values even where the stored document is broken.
     index: dict[str, Any]
-    raw: dict[str, Any]
     data: bytes
     malformed: str | None  # why the item breaks the contract, or None
 
     @classmethod
     def make(cls, kind: ContentType, item: dict[str, Any], malformed: str | None = None) -> Entry:
-        fields = {f for f in kind.order_by.values()}
-        fields |= {r.field for r in kind.ranges} | set(kind.flags)
-        fields |= {"contentId", "assetStatus", "endDate", "id"}
+        fields = _INDEX_FIELDS.get(kind.name)
+        if fields is None:
+            names = set(kind.order_by.values()) | {r.field for r in kind.ranges}
+            names |= {*kind.flags, *kind.ids, "assetStatus", "endDate", "id"}
+            fields = _INDEX_FIELDS[kind.name] = tuple(sorted(names - {"contentId"}))
         index = {name: item[name] for name in fields}
         index["contentId"] = int(item["contentId"])  # ordered as a number
-        return cls(item["contentId"], index, item, orjson.dumps(item), None).corrupt(malformed)
+        entry = cls(str(item["contentId"]), index, dumps(item), None)
+        return entry.corrupt(malformed)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The item exactly as served (parsed anew: callers may change it)."""
+        item: dict[str, Any] = orjson.loads(self.data)
+        return item
 
     def corrupt(self, malformed: str | None) -> Entry:
         """This entry with its stored document broken as `malformed` describes (see BREAKS)."""
         if malformed is None:
             return self
-        raw = dict(self.raw)
         field, value = BREAKS[malformed]
-        raw[field] = value
-        return Entry(self.content_id, self.index, raw, orjson.dumps(raw), malformed)
+        raw = self.raw | {field: value}
+        return Entry(self.content_id, self.index, dumps(raw), malformed)
 
     def changed(self, **fields: Any) -> Entry:
         """A new version with `fields` set, in the document and in the index alike."""
@@ -64,29 +88,19 @@ class Entry:
             broken_field, value = BREAKS[self.malformed]
             raw[broken_field] = value
         index = self.index | {k: v for k, v in fields.items() if k in self.index}
-        return Entry(self.content_id, index, raw, orjson.dumps(raw), self.malformed)
-
-
-#: The ways an item stays broken for good: its reason -> (field, value).
-BREAKS: dict[str, tuple[str, Any]] = {
-    "title is null": ("title", None),
-    "year is not a number": ("year", "nineteen ninety"),
-    "duration is a string": ("duration", "2h 10m"),
-    "genre is not a list": ("genre", {"name": "Drama"}),
-    "premium is not a boolean": ("premium", "yes"),
-}
+        return Entry(self.content_id, index, dumps(raw), self.malformed)
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A validated search: inclusive integer ranges, flags, one ordering and a page."""
+    """A validated search: inclusive integer ranges, equalities, one ordering and a page."""
 
     order_field: str
     descending: bool
     offset: int
     size: int
     ranges: tuple[tuple[str, int | None, int | None], ...]
-    flags: tuple[tuple[str, bool], ...]
+    equals: tuple[tuple[str, bool | int], ...]  # flags (premium=true) and ids (showId=7)
 
 
 class _Ordered:
@@ -114,11 +128,25 @@ class Collection:
         self._lock = threading.Lock()
         # Ties in a startDate ordering are shuffled per request, as the real API's are.
         self._ties = random.Random(tie_seed)
+        # The visible items by the value of each id filter: a season search names one show
+        # of 6,111, and scanning every season for each would cost more than the page.
+        self._groups: dict[str, defaultdict[object, dict[str, Entry]]] = {
+            name: defaultdict(dict) for name in kind.ids
+        }
+        for entry in self._visible.values():
+            self._group(entry)
 
     def latest(self) -> dict[str, Entry]:
         """Every item as it will be once the index catches up (a copy)."""
         with self._lock:
             return dict(self._latest)
+
+    def latest_in(self, field: str, values: set[object]) -> list[Entry]:
+        """The items whose indexed `field` (such as showId) is one of `values`, as they will
+        be, in contentId order."""
+        with self._lock:
+            found = [e for e in self._latest.values() if e.index[field] in values]
+        return sorted(found, key=lambda e: e.index["contentId"])
 
     def stage(self, changes: Sequence[tuple[str, Entry | None]], visible_at: float) -> None:
         """Record changes (None: a silent removal) that searches see from `visible_at` on."""
@@ -131,17 +159,29 @@ class Collection:
                 heapq.heappush(self._pending, (visible_at, next(self._sequence), content_id, entry))
             self._settle()
 
+    def _group(self, entry: Entry, add: bool = True) -> None:
+        for name, groups in self._groups.items():
+            group = groups[entry.index[name]]
+            if add:
+                group[entry.content_id] = entry
+            else:
+                group.pop(entry.content_id, None)
+
     def _settle(self) -> None:
         now = time.time()
         landed = False
         while self._pending and self._pending[0][0] <= now:
             _, _, content_id, entry = heapq.heappop(self._pending)
             landed = True
+            old = self._visible.pop(content_id, None)
+            if old is not None:
+                self._group(old, add=False)
             if entry is None:
-                if self._visible.pop(content_id, None) is not None:
+                if old is not None:
                     self._removed.add(content_id)
             else:
                 self._visible[content_id] = entry
+                self._group(entry)
         if landed:
             self._cache.clear()
 
@@ -156,7 +196,7 @@ class Collection:
         """The total number of matches and the page `query` asks for."""
         with self._lock:
             self._settle()
-            ordered = self._ordered(query)
+            ordered = self._ordered(query.order_field, query.ranges, query.equals)
             total = len(ordered.entries)
             # Work on ascending positions; a descending page is the mirror image.
             if query.descending:
@@ -173,18 +213,44 @@ class Collection:
             page.reverse()
         return total, page
 
-    def _ordered(self, query: Query) -> _Ordered:
-        key = (query.order_field, query.ranges, query.flags)
+    def _ordered(
+        self,
+        order_field: str,
+        ranges: tuple[tuple[str, int | None, int | None], ...],
+        equals: tuple[tuple[str, bool | int], ...],
+    ) -> _Ordered:
+        key = (order_field, ranges, equals)
         ordered = self._cache.get(key)
         if ordered is not None:
             self._cache.move_to_end(key)
             return ordered
-        matches = [e for e in self._visible.values() if _matches(e.index, query)]
-        ordered = _Ordered(matches, query.order_field)
+        matches = [e for e in self._candidates(ranges, equals) if _matches(e.index, ranges, equals)]
+        ordered = _Ordered(matches, order_field)
         self._cache[key] = ordered
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return ordered
+
+    def _candidates(
+        self,
+        ranges: tuple[tuple[str, int | None, int | None], ...],
+        equals: tuple[tuple[str, bool | int], ...],
+    ) -> Iterable[Entry]:
+        """A superset of the matches, cheaper than every item when a filter narrows it.
+
+        A window of 686,432 episodes is a slice of them ordered by startDate, so a scanner's
+        many windows each cost a bisection and their own items, not a pass over all.
+        """
+        for name, value in equals:
+            if name in self._groups:
+                return self._groups[name].get(value, {}).values()
+        for name, low, high in ranges:
+            if low is not None or high is not None:
+                base = self._ordered(name, (), ())
+                start = 0 if low is None else bisect.bisect_left(base.keys, low)
+                end = len(base.keys) if high is None else bisect.bisect_right(base.keys, high)
+                return base.entries[start:end]
+        return self._visible.values()
 
     def _shuffled_ties(self, ordered: _Ordered, low: int, high: int) -> list[Entry]:
         """Positions low..high, each run of equal keys in a fresh random order.
@@ -207,9 +273,13 @@ class Collection:
         return page
 
 
-def _matches(index: dict[str, Any], query: Query) -> bool:
-    for field, low, high in query.ranges:
+def _matches(
+    index: dict[str, Any],
+    ranges: tuple[tuple[str, int | None, int | None], ...],
+    equals: tuple[tuple[str, bool | int], ...],
+) -> bool:
+    for field, low, high in ranges:
         value = index[field]
         if (low is not None and value < low) or (high is not None and value > high):
             return False
-    return all(index[field] == wanted for field, wanted in query.flags)
+    return all(index[field] == wanted for field, wanted in equals)

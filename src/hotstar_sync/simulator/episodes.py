@@ -1,0 +1,77 @@
+"""Episode items: a movie's fields plus episodeNo, seasonNo, seasonId, showId, broadCastDate.
+
+There are 686,432 of them (API contract), so an episode is cheap to make: what it shares
+with its show and season (genre, languages, cast, channel) is computed once per season
+(`episode_context`) and copied, and only its own fields are drawn.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from hotstar_sync.simulator.movies import IMAGE_HOST, RATINGS, between, prose, year_of
+
+if TYPE_CHECKING:
+    from hotstar_sync.simulator.content import Core
+
+DEEPLINK = "https://www.hotstar.example/in/shows"
+#: A show's fields its episodes repeat, when the show has them (optional fields stay so).
+INHERITED = ("genre", "lang", "langObjs", "actors", "directors", "producers", "channelObject")
+
+
+def episode_context(show: dict[str, Any], season: dict[str, Any]) -> dict[str, Any]:
+    """What every episode of `season` (of `show`) shares; `Core.parent` of its episodes.
+
+    A malformed show passes on only the fields that have the right type, so its episodes
+    are not broken by accident.
+    """
+    context = {name: show[name] for name in INHERITED if isinstance(show.get(name), list | dict)}
+    rating, rating_id = RATINGS[show["id"] % len(RATINGS)]
+    title = show["title"] if isinstance(show["title"], str) else "Untitled"
+    return context | {
+        "showId": show["id"],
+        "seasonId": season["id"],
+        "seasonNo": season["displaySeasonNo"],
+        "title": title,  # the show's: each episode's title starts with it
+        "parentalRating": rating_id,
+        "parentalRatingName": rating,
+        "trailerDeeplinks": [],
+    }
+
+
+def make_episode(rng: random.Random, core: Core) -> dict[str, Any]:
+    """Episode `core.number` of the season in `core.parent` (see `episode_context`)."""
+    assert core.parent is not None  # episodes are always made for a season
+    item = dict(core.parent)
+    cid = str(core.content_id)
+    art = f"{IMAGE_HOST}/sources/r1/cms/prod/{cid}"
+    horizontal = {"url": f"{art}/horizontal-16x9", "transformation": "f_auto", "type": "HORIZONTAL"}
+    watch = f"{DEEPLINK}/s{item['seasonNo']}e{core.number}/{cid}/watch"
+    item |= {
+        "id": core.id,
+        "contentId": cid,
+        "title": f"{item['title']} Episode {core.number}",
+        "description": prose(rng, between(rng, 60, 160)),
+        "contentType": "EPISODE",
+        "episodeNo": core.number,
+        "year": year_of(core.start_date),
+        "duration": between(rng, 60 * 18, 60 * 50),
+        "premium": core.premium,
+        "vip": core.premium,
+        "paid": core.premium,
+        "assetStatus": "PUBLISHED" if core.published else "UNPUBLISHED",
+        "startDate": core.start_date,
+        "endDate": core.end_date,
+        "broadCastDate": core.start_date,
+        "updateDate": core.update_date,
+        "thumbnail": horizontal["url"],
+        "portraitThumbnail": f"{art}/vertical-2x3",
+        "images": [horizontal],
+        "sourceImages": [{"url": horizontal["url"], "type": "HORIZONTAL"}],
+        "deepLinkUrl": f"hotstar://{cid}",
+        "deepLinkUrlForLivingRoom": f"hotstar://content/{cid}/watch",
+        "locators": [{"url": watch, "platform": p} for p in ("ANDROID", "IOS", "PCTV")],
+        "playUri": f"{DEEPLINK}/{cid}/play?asset=episode",
+    }
+    return item
