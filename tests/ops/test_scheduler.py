@@ -55,11 +55,11 @@ def test_it_runs_the_job_on_its_trigger_and_logs_each_run() -> None:
             wait_for(lambda: len(calls) >= 2)
         finally:
             scheduler.stop()
-    finished = events(logs, "sync finished")
+    finished = events(logs, "scheduled sync finished")
     assert len(finished) >= 2
-    assert finished[0]["run"] == 1 and finished[0]["run_id"] == 1
+    assert finished[0]["scheduled"] == 1 and finished[0]["run_id"] == 1
     assert finished[0]["status"] == "completed"
-    assert events(logs, "sync started")[0]["run"] == 1
+    assert events(logs, "scheduled sync started")[0]["scheduled"] == 1
     assert events(logs, "scheduler stopped")
 
 
@@ -81,13 +81,13 @@ def test_a_start_while_the_job_runs_is_skipped_and_logged() -> None:
     with capture_logs() as logs:
         scheduler.start()
         try:
-            wait_for(lambda: len(events(logs, "sync skipped")) >= 2)
+            wait_for(lambda: len(events(logs, "scheduled sync skipped")) >= 2)
             assert scheduler.running
         finally:
             release.set()
             scheduler.stop()
     assert most == 1
-    skipped = events(logs, "sync skipped")[0]
+    skipped = events(logs, "scheduled sync skipped")[0]
     assert skipped["reason"] == "the previous run is still going"
     assert skipped["log_level"] == "warning"
 
@@ -111,12 +111,12 @@ def test_a_failing_run_is_logged_and_the_next_one_still_starts() -> None:
             wait_for(lambda: calls >= 3)
         finally:
             scheduler.stop()
-    (failed,) = events(logs, "sync failed")
+    (failed,) = events(logs, "scheduled sync failed")
     assert failed["error"] == "sync log: the database went away"
     assert failed["log_level"] == "error"
-    (crashed,) = events(logs, "sync crashed")
+    (crashed,) = events(logs, "scheduled sync crashed")
     assert crashed["error"] == "ZeroDivisionError"
-    assert events(logs, "sync finished")[0]["run"] == 3
+    assert events(logs, "scheduled sync finished")[0]["scheduled"] == 3
 
 
 def test_an_incomplete_run_is_logged_as_a_warning() -> None:
@@ -131,10 +131,10 @@ def test_an_incomplete_run_is_logged_as_a_warning() -> None:
         scheduler.start()
         try:
             wait_for(done.is_set)
-            wait_for(lambda: bool(events(logs, "sync finished")))
+            wait_for(lambda: bool(events(logs, "scheduled sync finished")))
         finally:
             scheduler.stop()
-    entry = events(logs, "sync finished")[0]
+    entry = events(logs, "scheduled sync finished")[0]
     assert (entry["log_level"], entry["status"], entry["run_id"]) == ("warning", "incomplete", 7)
 
 

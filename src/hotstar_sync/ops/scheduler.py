@@ -94,30 +94,33 @@ class Scheduler:
         return self._busy.locked()
 
     def _run(self) -> None:
+        # Events say "scheduled": the job logs its own "sync started/finished" lines.
         with self._busy:
             self._runs += 1
             run, started = self._runs, time.monotonic()
-            log.info(f"{self.name} started", run=run)
+            log.info(f"scheduled {self.name} started", scheduled=run)
             try:
                 result = self._job()
             except HotstarSyncError as exc:
                 log.error(
-                    f"{self.name} failed",
-                    run=run,
+                    f"scheduled {self.name} failed",
+                    scheduled=run,
                     error=exc.message,
                     seconds=round(time.monotonic() - started, 1),
                 )
             except Exception as exc:
                 # A bug in the job must not end the scheduler: log it whole and try next time.
-                log.exception(f"{self.name} crashed", run=run, error=type(exc).__name__)
+                log.exception(
+                    f"scheduled {self.name} crashed", scheduled=run, error=type(exc).__name__
+                )
             else:
                 summary = _summary(result)
                 finished = (
                     log.info if summary.get("status", "completed") == "completed" else (log.warning)
                 )
                 finished(
-                    f"{self.name} finished",
-                    run=run,
+                    f"scheduled {self.name} finished",
+                    scheduled=run,
                     seconds=round(time.monotonic() - started, 1),
                     **{k: v for k, v in summary.items() if k != "seconds"},
                 )
@@ -129,7 +132,7 @@ class Scheduler:
             else "it is too late to run it"
         )
         for due in event.scheduled_run_times:
-            log.warning(f"{self.name} skipped", due=due.isoformat(), reason=reason)
+            log.warning(f"scheduled {self.name} skipped", due=due.isoformat(), reason=reason)
 
     def start(self) -> None:
         self._scheduler.start()
