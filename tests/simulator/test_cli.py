@@ -88,6 +88,7 @@ def test_serve_in_process_passes_config_and_credentials() -> None:
         (["--bounds", "open"], "bounds must be one of inclusive, half-open, exclusive"),
         (["--movies", "-1"], "movies must not be negative"),
         (["--error-rate", "2"], "error_rate must be between 0 and 1"),
+        (["--shows", "0"], "episodes need shows to belong to: set shows above 0"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None:
@@ -101,3 +102,6 @@ def test_help_names_every_option() -> None:
     assert result.exit_code == 0
     for option in SimulatorConfig(movies=0).to_args()[::2]:
         assert option in result.output
+    assert "--eager" in result.output
+    args = SimulatorConfig(eager=True).to_args()
+    assert args[args.index("--eager") + 1].startswith("--")  # a flag, without a value
