@@ -55,13 +55,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_a_critical_finding_is_posted_without_the_secret_or_a_token(
-    db_url: str, receiver: Receiver
+    log_db: str, receiver: Receiver
 ) -> None:
     token = make_token(bytes.fromhex(SECRET), 2000).value
-    add_run(db_url, "initial", "completed", ago=timedelta(days=2))
+    add_run(log_db, "initial", "completed", ago=timedelta(days=2))
     # A reason that should never have held them, to prove the alert scrubs it anyway.
     run = add_run(
-        db_url,
+        log_db,
         "daily",
         "failed",
         ago=timedelta(hours=1),
@@ -69,7 +69,7 @@ def test_a_critical_finding_is_posted_without_the_secret_or_a_token(
     )
 
     result = cli(
-        db_url, "health", "--alert", HOTSTAR_ALERT_URLS=receiver.url, HOTSTAR_AKAMAI_SECRET=SECRET
+        log_db, "health", "--alert", HOTSTAR_ALERT_URLS=receiver.url, HOTSTAR_AKAMAI_SECRET=SECRET
     )
 
     assert result.exit_code == 2
@@ -87,20 +87,20 @@ def test_a_critical_finding_is_posted_without_the_secret_or_a_token(
     assert SECRET not in raw and token.lower() not in raw and "hmac=" not in raw
 
 
-def test_a_warning_is_posted_as_a_warning(db_url: str, receiver: Receiver) -> None:
-    add_run(db_url, "initial", "completed", ago=timedelta(days=2))
-    add_run(db_url, "daily", "incomplete", ago=timedelta(hours=1))
-    result = cli(db_url, "health", "--alert", HOTSTAR_ALERT_URLS=receiver.url)
+def test_a_warning_is_posted_as_a_warning(log_db: str, receiver: Receiver) -> None:
+    add_run(log_db, "initial", "completed", ago=timedelta(days=2))
+    add_run(log_db, "daily", "incomplete", ago=timedelta(hours=1))
+    result = cli(log_db, "health", "--alert", HOTSTAR_ALERT_URLS=receiver.url)
     assert result.exit_code == 1
     (request,) = receiver.requests
     body = json.loads(request["body"])
     assert (body["title"], body["type"]) == ("hotstar-sync health: WARNING", "warning")
 
 
-def test_nothing_is_sent_when_all_is_ok(db_url: str, receiver: Receiver) -> None:
-    add_run(db_url, "initial", "completed", ago=timedelta(days=2))
-    add_run(db_url, "daily", "completed", ago=timedelta(hours=1))
-    result = cli(db_url, "health", "--alert", HOTSTAR_ALERT_URLS=receiver.url)
+def test_nothing_is_sent_when_all_is_ok(log_db: str, receiver: Receiver) -> None:
+    add_run(log_db, "initial", "completed", ago=timedelta(days=2))
+    add_run(log_db, "daily", "completed", ago=timedelta(hours=1))
+    result = cli(log_db, "health", "--alert", HOTSTAR_ALERT_URLS=receiver.url)
     assert result.exit_code == 0
     assert receiver.requests == []
 
@@ -120,9 +120,9 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_failed_delivery_is_reported_and_keeps_the_health_exit_code(db_url: str) -> None:
+def test_a_failed_delivery_is_reported_and_keeps_the_health_exit_code(log_db: str) -> None:
     result = cli(
-        db_url,
+        log_db,
         "health",
         "--alert",
         HOTSTAR_ALERT_URLS=f"json://127.0.0.1:{_closed_port()}/hook not-a-url",
@@ -134,8 +134,8 @@ def test_a_failed_delivery_is_reported_and_keeps_the_health_exit_code(db_url: st
     ]
 
 
-def test_without_alert_urls_nothing_is_sent_and_it_says_so(db_url: str) -> None:
-    result = cli(db_url, "health", "--alert", HOTSTAR_ALERT_URLS="")
+def test_without_alert_urls_nothing_is_sent_and_it_says_so(log_db: str) -> None:
+    result = cli(log_db, "health", "--alert", HOTSTAR_ALERT_URLS="")
     assert result.exit_code == 2
     assert result.stderr == "alert: HOTSTAR_ALERT_URLS is empty; nothing sent\n"
 

@@ -15,12 +15,12 @@ from hotstar_sync.ops.web import create_app
 from tests.ops.conftest import add_run, cli, runner
 
 
-def test_status_json_has_the_runs_the_daily_statistics_and_the_mirror(db_url: str) -> None:
-    first = add_run(db_url, "initial", "completed", ago=timedelta(days=2), items_added=40)
-    add_run(db_url, "daily", "completed", ago=timedelta(hours=1), items_added=2, seconds=30)
-    add_run(db_url, "daily", "completed", ago=timedelta(hours=2), items_updated=5, seconds=10)
+def test_status_json_has_the_runs_the_daily_statistics_and_the_mirror(log_db: str) -> None:
+    first = add_run(log_db, "initial", "completed", ago=timedelta(days=2), items_added=40)
+    add_run(log_db, "daily", "completed", ago=timedelta(hours=1), items_added=2, seconds=30)
+    add_run(log_db, "daily", "completed", ago=timedelta(hours=2), items_updated=5, seconds=10)
 
-    result = cli(db_url, "status", "--json", "--limit", "2")
+    result = cli(log_db, "status", "--json", "--limit", "2")
 
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -34,13 +34,13 @@ def test_status_json_has_the_runs_the_daily_statistics_and_the_mirror(db_url: st
         5,
         20.0,
     )
-    everything = json.loads(cli(db_url, "status", "--json").stdout)
+    everything = json.loads(cli(log_db, "status", "--json").stdout)
     assert everything["runs"][-1]["id"] == first.id
 
 
-def test_status_prints_tables(db_url: str) -> None:
-    run = add_run(db_url, "daily", "failed", ago=timedelta(hours=1), items_updated=1234)
-    result = cli(db_url, "status")
+def test_status_prints_tables(log_db: str) -> None:
+    run = add_run(log_db, "daily", "failed", ago=timedelta(hours=1), items_updated=1234)
+    result = cli(log_db, "status")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "mirror: 0 live rows, 0 soft-deleted"
@@ -49,8 +49,8 @@ def test_status_prints_tables(db_url: str) -> None:
     assert "daily" in row and "failed" in row and "1,234" in row
 
 
-def test_status_of_an_empty_log_says_so(db_url: str) -> None:
-    result = cli(db_url, "status")
+def test_status_of_an_empty_log_says_so(log_db: str) -> None:
+    result = cli(log_db, "status")
     assert result.stdout == "mirror: 0 live rows, 0 soft-deleted\nno runs yet\n"
 
 

@@ -19,38 +19,38 @@ H = timedelta(hours=1)
 D = timedelta(days=1)
 
 
-def health(db_url: str, **env: str) -> tuple[int, list[str]]:
-    result = cli(db_url, "health", **env)
+def health(log_db: str, **env: str) -> tuple[int, list[str]]:
+    result = cli(log_db, "health", **env)
     return result.exit_code, result.stdout.splitlines()
 
 
-def test_no_run_at_all_is_critical(db_url: str) -> None:
-    assert health(db_url) == (2, ["CRITICAL: no sync has run: start with `hotstar-sync ingest`"])
+def test_no_run_at_all_is_critical(log_db: str) -> None:
+    assert health(log_db) == (2, ["CRITICAL: no sync has run: start with `hotstar-sync ingest`"])
 
 
-def test_a_fresh_daily_sync_after_a_recent_pass_is_ok(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=2 * D)
-    add_run(db_url, "daily", "completed", ago=3 * H)
-    assert health(db_url) == (
+def test_a_fresh_daily_sync_after_a_recent_pass_is_ok(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=2 * D)
+    add_run(log_db, "daily", "completed", ago=3 * H)
+    assert health(log_db) == (
         0,
         ["OK: last daily sync completed 3.0 h ago; last complete pass 2.0 days ago"],
     )
 
 
-def test_right_after_the_first_ingest_no_daily_sync_is_due(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=2 * H, seconds=3600)
-    assert health(db_url) == (0, ["OK: no daily sync due yet; last complete pass 0.0 days ago"])
+def test_right_after_the_first_ingest_no_daily_sync_is_due(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=2 * H, seconds=3600)
+    assert health(log_db) == (0, ["OK: no daily sync due yet; last complete pass 0.0 days ago"])
 
 
-def test_no_daily_sync_a_day_after_the_ingest_is_critical(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=30 * H)
-    assert health(db_url) == (2, ["CRITICAL: no daily sync has run"])
+def test_no_daily_sync_a_day_after_the_ingest_is_critical(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=30 * H)
+    assert health(log_db) == (2, ["CRITICAL: no daily sync has run"])
 
 
-def test_a_stale_daily_sync_is_critical(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=3 * D)
-    run = add_run(db_url, "daily", "completed", ago=30 * H)
-    assert health(db_url) == (
+def test_a_stale_daily_sync_is_critical(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    run = add_run(log_db, "daily", "completed", ago=30 * H)
+    assert health(log_db) == (
         2,
         [
             f"CRITICAL: last daily sync was 30.0 h ago (started {utc(run.started_at)}), "
@@ -59,17 +59,17 @@ def test_a_stale_daily_sync_is_critical(db_url: str) -> None:
     )
 
 
-def test_a_failed_daily_sync_is_critical_with_its_reason(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=3 * D)
-    add_run(db_url, "daily", "completed", ago=26 * H)
+def test_a_failed_daily_sync_is_critical_with_its_reason(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    add_run(log_db, "daily", "completed", ago=26 * H)
     run = add_run(
-        db_url,
+        log_db,
         "daily",
         "failed",
         ago=2 * H,
         errors=["HTTP 503 at offset 0", "retries exhausted: HTTP 503 at offset 0"],
     )
-    assert health(db_url) == (
+    assert health(log_db) == (
         2,
         [
             f"CRITICAL: last daily sync failed at {utc(run.completed_at)}: "
@@ -78,10 +78,10 @@ def test_a_failed_daily_sync_is_critical_with_its_reason(db_url: str) -> None:
     )
 
 
-def test_a_failure_that_is_also_stale_gives_one_line_per_finding(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=3 * D)
-    run = add_run(db_url, "daily", "failed", ago=28 * H)
-    code, lines = health(db_url)
+def test_a_failure_that_is_also_stale_gives_one_line_per_finding(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    run = add_run(log_db, "daily", "failed", ago=28 * H)
+    code, lines = health(log_db)
     assert code == 2
     assert lines == [
         f"CRITICAL: last daily sync was 28.0 h ago (started {utc(run.started_at)}), "
@@ -90,10 +90,10 @@ def test_a_failure_that_is_also_stale_gives_one_line_per_finding(db_url: str) ->
     ]
 
 
-def test_a_run_stuck_in_running_for_over_an_hour_is_critical(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=3 * D)
-    run = add_run(db_url, "daily", "running", ago=2 * H)
-    assert health(db_url) == (
+def test_a_run_stuck_in_running_for_over_an_hour_is_critical(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    run = add_run(log_db, "daily", "running", ago=2 * H)
+    assert health(log_db) == (
         2,
         [
             f"CRITICAL: daily sync run {run.id} stuck in 'running' for 2.0 h "
@@ -102,20 +102,20 @@ def test_a_run_stuck_in_running_for_over_an_hour_is_critical(db_url: str) -> Non
     )
 
 
-def test_a_run_going_for_less_than_an_hour_is_fine(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=3 * D)
-    add_run(db_url, "daily", "running", ago=0.5 * H)
-    assert health(db_url) == (
+def test_a_run_going_for_less_than_an_hour_is_fine(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    add_run(log_db, "daily", "running", ago=0.5 * H)
+    assert health(log_db) == (
         0,
         ["OK: last daily sync running 0.5 h ago; last complete pass 3.0 days ago"],
     )
 
 
-def test_a_tripped_deletion_guard_is_a_warning(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=6 * D)
-    refused = add_run(db_url, "reconcile", "refused", ago=2 * H)
-    add_run(db_url, "daily", "completed", ago=2 * H)
-    assert health(db_url) == (
+def test_a_tripped_deletion_guard_is_a_warning(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=6 * D)
+    refused = add_run(log_db, "reconcile", "refused", ago=2 * H)
+    add_run(log_db, "daily", "completed", ago=2 * H)
+    assert health(log_db) == (
         1,
         [
             f"WARNING: deletion guard tripped: reconcile run {refused.id} at "
@@ -125,11 +125,11 @@ def test_a_tripped_deletion_guard_is_a_warning(db_url: str) -> None:
     )
 
 
-def test_a_guard_left_tripped_turns_critical_with_the_age_of_the_last_pass(db_url: str) -> None:
-    first = add_run(db_url, "initial", "completed", ago=20 * D, seconds=0)
-    refused = add_run(db_url, "reconcile", "refused", ago=3 * H, seconds=0)
-    add_run(db_url, "daily", "completed", ago=3 * H)
-    assert health(db_url) == (
+def test_a_guard_left_tripped_turns_critical_with_the_age_of_the_last_pass(log_db: str) -> None:
+    first = add_run(log_db, "initial", "completed", ago=20 * D, seconds=0)
+    refused = add_run(log_db, "reconcile", "refused", ago=3 * H, seconds=0)
+    add_run(log_db, "daily", "completed", ago=3 * H)
+    assert health(log_db) == (
         2,
         [
             f"CRITICAL: last complete pass (initial run {first.id}) finished 20.0 days ago "
@@ -141,17 +141,17 @@ def test_a_guard_left_tripped_turns_critical_with_the_age_of_the_last_pass(db_ur
     )
 
 
-def test_an_incomplete_reconcile_is_a_warning(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=6 * D)
+def test_an_incomplete_reconcile_is_a_warning(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=6 * D)
     run = add_run(
-        db_url,
+        log_db,
         "reconcile",
         "incomplete",
         ago=1 * H,
         incomplete_windows=["startDate 0..100: drift", "startDate 100..: cap"],
     )
-    add_run(db_url, "daily", "completed", ago=1 * H)
-    assert health(db_url) == (
+    add_run(log_db, "daily", "completed", ago=1 * H)
+    assert health(log_db) == (
         1,
         [
             f"WARNING: last pass (reconcile run {run.id}, {utc(run.completed_at)}) was "
@@ -160,10 +160,10 @@ def test_an_incomplete_reconcile_is_a_warning(db_url: str) -> None:
     )
 
 
-def test_an_incomplete_daily_sync_is_a_warning(db_url: str) -> None:
-    add_run(db_url, "initial", "completed", ago=2 * D)
-    run = add_run(db_url, "daily", "incomplete", ago=1 * H, incomplete_windows=["updateDate"])
-    assert health(db_url) == (
+def test_an_incomplete_daily_sync_is_a_warning(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=2 * D)
+    run = add_run(log_db, "daily", "incomplete", ago=1 * H, incomplete_windows=["updateDate"])
+    assert health(log_db) == (
         1,
         [
             f"WARNING: last daily sync (daily sync run {run.id}, {utc(run.started_at)}) was "
@@ -183,11 +183,11 @@ def test_an_incomplete_daily_sync_is_a_warning(db_url: str) -> None:
     ],
 )
 def test_the_age_of_the_last_complete_pass_follows_the_reconcile_interval(
-    db_url: str, age: timedelta, every: str, code: int, level: str | None, limit: str | None
+    log_db: str, age: timedelta, every: str, code: int, level: str | None, limit: str | None
 ) -> None:
-    run = add_run(db_url, "reconcile", "completed", ago=age, seconds=0)
-    add_run(db_url, "daily", "completed", ago=1 * H)
-    got_code, lines = health(db_url, HOTSTAR_RECONCILE_EVERY_DAYS=every)
+    run = add_run(log_db, "reconcile", "completed", ago=age, seconds=0)
+    add_run(log_db, "daily", "completed", ago=1 * H)
+    got_code, lines = health(log_db, HOTSTAR_RECONCILE_EVERY_DAYS=every)
     assert got_code == code
     if level is None:
         assert lines[0].startswith("OK: ")
@@ -198,10 +198,10 @@ def test_the_age_of_the_last_complete_pass_follows_the_reconcile_interval(
         ]
 
 
-def test_daily_syncs_without_any_complete_pass_are_critical(db_url: str) -> None:
-    add_run(db_url, "initial", "failed", ago=2 * D, errors=["HTTP 403 even with a fresh token"])
-    add_run(db_url, "daily", "completed", ago=1 * H)
-    code, lines = health(db_url)
+def test_daily_syncs_without_any_complete_pass_are_critical(log_db: str) -> None:
+    add_run(log_db, "initial", "failed", ago=2 * D, errors=["HTTP 403 even with a fresh token"])
+    add_run(log_db, "daily", "completed", ago=1 * H)
+    code, lines = health(log_db)
     assert code == 2
     assert lines[0] == "CRITICAL: no complete pass has finished: run `hotstar-sync ingest`"
 
@@ -221,8 +221,8 @@ def test_a_database_without_the_schema_is_unknown(empty_db_url: str) -> None:
     )
 
 
-def test_a_bad_setting_is_unknown_too(db_url: str) -> None:
-    assert health(db_url, HOTSTAR_RECONCILE_EVERY_DAYS="soon") == (
+def test_a_bad_setting_is_unknown_too(log_db: str) -> None:
+    assert health(log_db, HOTSTAR_RECONCILE_EVERY_DAYS="soon") == (
         3,
         [
             "UNKNOWN: HOTSTAR_RECONCILE_EVERY_DAYS: Input should be a valid number, "

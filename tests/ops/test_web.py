@@ -24,16 +24,27 @@ def offline() -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def http(db_url: str) -> Iterator[httpx.Client]:
+def _client(url: str) -> Iterator[httpx.Client]:
     with (
-        serving(create_app(db_url, Limits.for_reconcile_every(7))) as base,
+        serving(create_app(url, Limits.for_reconcile_every(7))) as base,
         httpx.Client(base_url=base, timeout=30) as client,
     ):
         yield client
 
 
-def test_metrics_after_a_real_ingest(db_url: str, http: httpx.Client) -> None:
+@pytest.fixture
+def http(log_db: str) -> Iterator[httpx.Client]:
+    """The server over a database whose tests write only the sync log."""
+    yield from _client(log_db)
+
+
+@pytest.fixture
+def mirror_http(db_url: str) -> Iterator[httpx.Client]:
+    """The server over a database of the test's own, for a real ingest."""
+    yield from _client(db_url)
+
+
+def test_metrics_after_a_real_ingest(db_url: str, mirror_http: httpx.Client) -> None:
     report = ingest_small(db_url)
     with psycopg.connect(db_url) as conn:
         ended, duration, live, deleted = conn.execute(
@@ -43,7 +54,7 @@ def test_metrics_after_a_real_ingest(db_url: str, http: httpx.Client) -> None:
             " FROM hotstar_sync_log"
         ).fetchone()
 
-    response = http.get("/metrics")
+    response = mirror_http.get("/metrics")
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")
@@ -67,10 +78,10 @@ def test_metrics_after_a_real_ingest(db_url: str, http: httpx.Client) -> None:
     assert live + deleted == report.counts.added
 
 
-def test_metrics_count_runs_by_type_and_status(db_url: str, http: httpx.Client) -> None:
-    add_run(db_url, "initial", "completed", ago=timedelta(days=3), items_added=100)
-    add_run(db_url, "daily", "completed", ago=timedelta(days=2), items_added=5, items_updated=7)
-    add_run(db_url, "daily", "failed", ago=timedelta(hours=30), items_updated=2, seconds=9)
+def test_metrics_count_runs_by_type_and_status(log_db: str, http: httpx.Client) -> None:
+    add_run(log_db, "initial", "completed", ago=timedelta(days=3), items_added=100)
+    add_run(log_db, "daily", "completed", ago=timedelta(days=2), items_added=5, items_updated=7)
+    add_run(log_db, "daily", "failed", ago=timedelta(hours=30), items_updated=2, seconds=9)
     text = http.get("/metrics").text
     assert 'hotstar_sync_runs{status="completed",sync_type="daily"} 1.0' in text
     assert 'hotstar_sync_runs{status="failed",sync_type="daily"} 1.0' in text
@@ -96,10 +107,10 @@ def test_metrics_say_down_and_unknown_when_the_database_cannot_be_read(
     ],
 )
 def test_healthz_is_200_when_ok_or_warning_and_503_otherwise(
-    db_url: str, http: httpx.Client, daily_status: str, code: int, level: str, first: str
+    log_db: str, http: httpx.Client, daily_status: str, code: int, level: str, first: str
 ) -> None:
-    add_run(db_url, "initial", "completed", ago=timedelta(days=1))
-    add_run(db_url, "daily", daily_status, ago=timedelta(hours=1))
+    add_run(log_db, "initial", "completed", ago=timedelta(days=1))
+    add_run(log_db, "daily", daily_status, ago=timedelta(hours=1))
     response = http.get("/healthz")
     assert response.status_code == code
     assert response.text.startswith(first) and response.text.count("\n") == 1
@@ -115,12 +126,12 @@ def test_healthz_is_503_when_the_database_cannot_be_read(offline: httpx.Client) 
     assert "pw-never-shown" not in response.text
 
 
-def test_api_runs_newest_first_with_the_mirror_size(db_url: str, http: httpx.Client) -> None:
+def test_api_runs_newest_first_with_the_mirror_size(db_url: str, mirror_http: httpx.Client) -> None:
     report = ingest_small(db_url)
     daily = add_run(
         db_url, "daily", "completed", ago=timedelta(0), items_updated=4, api_requests_made=3
     )
-    body = http.get("/api/runs", params={"limit": 5}).json()
+    body = mirror_http.get("/api/runs", params={"limit": 5}).json()
     newest, first = body["runs"]
     assert (newest["id"], newest["sync_type"], newest["items_updated"]) == (daily.id, "daily", 4)
     assert (first["id"], first["status"], first["items_added"]) == (
@@ -133,16 +144,16 @@ def test_api_runs_newest_first_with_the_mirror_size(db_url: str, http: httpx.Cli
     # The newest point is the mirror's exact size now.
     assert newest["mirror_rows"] == report.counts.added
     assert newest["mirror_live"] == body["mirror"]["live"]
-    assert http.get("/api/runs", params={"limit": 1}).json()["runs"] == [newest]
+    assert mirror_http.get("/api/runs", params={"limit": 1}).json()["runs"] == [newest]
 
 
-def test_api_changes_pages_through_the_change_log(db_url: str, http: httpx.Client) -> None:
+def test_api_changes_pages_through_the_change_log(db_url: str, mirror_http: httpx.Client) -> None:
     report = ingest_small(db_url, movies=300)
-    first = http.get("/api/changes", params={"limit": 200}).json()
+    first = mirror_http.get("/api/changes", params={"limit": 200}).json()
     assert len(first["changes"]) == 200
     assert first["changes"][0]["change"] == "insert"
     assert first["changes"][0]["run_id"] == report.run_id
-    rest = http.get(
+    rest = mirror_http.get(
         "/api/changes", params={"limit": 200, "after_id": first["next_after_id"]}
     ).json()
     assert rest["next_after_id"] is None
@@ -150,7 +161,7 @@ def test_api_changes_pages_through_the_change_log(db_url: str, http: httpx.Clien
     with psycopg.connect(db_url) as conn:
         every = [r[0] for r in conn.execute("SELECT id FROM hotstar_change_log ORDER BY id")]
     assert ids == every and len(every) > 200
-    future = http.get("/api/changes", params={"since": "2999-01-01T00:00:00"}).json()
+    future = mirror_http.get("/api/changes", params={"since": "2999-01-01T00:00:00"}).json()
     assert future == {"since": "2999-01-01T00:00:00+00:00", "changes": [], "next_after_id": None}
 
 
@@ -171,10 +182,10 @@ def test_bad_parameters_answer_400(
     assert (response.status_code, response.json()) == (400, {"error": error})
 
 
-def test_api_daily_is_the_seeds_daily_statistics(db_url: str, http: httpx.Client) -> None:
-    add_run(db_url, "daily", "completed", ago=timedelta(0), items_added=2, seconds=10)
-    add_run(db_url, "daily", "completed", ago=timedelta(0), items_added=3, seconds=20)
-    add_run(db_url, "daily", "failed", ago=timedelta(0), items_added=50)
+def test_api_daily_is_the_seeds_daily_statistics(log_db: str, http: httpx.Client) -> None:
+    add_run(log_db, "daily", "completed", ago=timedelta(0), items_added=2, seconds=10)
+    add_run(log_db, "daily", "completed", ago=timedelta(0), items_added=3, seconds=20)
+    add_run(log_db, "daily", "failed", ago=timedelta(0), items_added=50)
     (day,) = http.get("/api/daily").json()["days"]
     assert {k: day[k] for k in ("syncs", "total_added", "avg_duration")} == {
         "syncs": 2,
