@@ -119,6 +119,9 @@ def finish_run(
         "   ELSE coalesce(errors, '[]'::jsonb) || %s::jsonb END,"
         " error_count = coalesce(error_count, 0) + %s,"
         " incomplete_windows = %s,"
+        # Distinct items, not sightings: a bad item seen on two pages is one item.
+        " items_quarantined = (SELECT count(*) FROM hotstar_quarantine"
+        "   WHERE last_run_id = hotstar_sync_log.id),"
         " details = coalesce(details, '{}'::jsonb) || %s::jsonb"
         " WHERE id = %s RETURNING id",
         (

@@ -84,6 +84,14 @@ def api_counter(client: PartnerClient, kind: ContentType) -> Callable[[Range], i
     return count
 
 
+def _cost_to_finish(window: Probed) -> int:
+    """Requests still needed for one drifting window: the halvings down to a fetchable size,
+    then two walks of the leaf (the second sighting before a deletion)."""
+    size = max(window.api, window.mirror, 1)
+    halvings = max(0, math.ceil(math.log2(size / FETCH_ITEMS))) if size > FETCH_ITEMS else 0
+    return halvings + 2
+
+
 def bisect_drift(
     index: MirrorIndex,
     mirror_total: int,
@@ -93,13 +101,19 @@ def bisect_drift(
     """Find the smallest windows whose counts differ, spending at most `budget` requests.
 
     A window's right half is not asked for: its API count is the parent's minus the left
-    half's (both cut at a second the mirror holds nothing in)."""
+    half's (both cut at a second the mirror holds nothing in). Before every request the
+    cost still to come is estimated — each differing item may need its own path down — and
+    the probe gives up (`fell_back`) as soon as it would pass `budget`, so a day with many
+    deletions wastes a request or two on the probe, not a full pass."""
     report = ProbeReport(mirror_total=mirror_total)
     root = Range()
     report.api_total = count(root)
     report.requests = 1
     first = Probed(root, report.api_total, mirror_total)
     report.probed.append(first)
+    if first.drift and abs(first.drift) * _cost_to_finish(first) > budget:
+        report.fell_back = True
+        return report
     pending = [first] if first.drift else []
     while pending:
         window = pending.pop()
@@ -108,9 +122,9 @@ def bisect_drift(
         if halves is None:
             report.leaves.append(window)
             continue
-        # Each leaf still to fetch costs at least one request: stop when even that
-        # would take the probe past a full pass.
-        if report.requests + 1 + len(report.leaves) + len(pending) + 1 > budget:
+        to_come = _cost_to_finish(window) + sum(map(_cost_to_finish, pending))
+        to_come += sum(2 * _fetch_pages(w) for w in report.leaves)
+        if report.requests + to_come > budget:
             report.fell_back = True
             return report
         left, right = halves
@@ -122,9 +136,12 @@ def bisect_drift(
         ]
         report.probed.extend(children)
         pending.extend(c for c in children if c.drift)
-    fetch_cost = sum(max(1, math.ceil(max(w.api, w.mirror) / 998)) for w in report.leaves)
-    report.fell_back = report.requests + fetch_cost > budget
+    report.fell_back = report.requests + sum(2 * _fetch_pages(w) for w in report.leaves) > budget
     return report
+
+
+def _fetch_pages(window: Probed) -> int:
+    return max(1, math.ceil(max(window.api, window.mirror) / 998))
 
 
 def full_pass_cost(rows: int) -> int:
