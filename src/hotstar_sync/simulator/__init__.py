@@ -4,7 +4,8 @@ It imports nothing of the mirror's. The public surface::
 
     from hotstar_sync.simulator import SimulatorConfig, FaultSettings, serve_in_thread
 
-    config = SimulatorConfig(movies=3000, seed=7, rate_limit=0.0, bounds="half-open",
+    config = SimulatorConfig(movies=3000, shows=40, episodes=2000, matches=500, channels=10,
+                             seed=7, rate_limit=0.0, bounds="half-open",
                              cluster_size=300, index_lag_seconds=0.0,
                              faults=FaultSettings(error_rate=0.05))
     with serve_in_thread(config) as sim:       # a free loopback port
@@ -12,7 +13,9 @@ It imports nothing of the mirror's. The public surface::
         day = sim.catalog.apply_day(adds=10, back_catalogue_adds=5, updates=20,
                                     unpublish=3, republish=2, removals=4, malformed=1)
         day.added, day.removed, ...            # the contentIds each change touched
-        truth = sim.catalog.truth()            # what the API returns now
+        sim.catalog.apply_day(updates=2, content_type="show").related["season"]
+        truth = sim.catalog.truth()            # what the API returns now (movies)
+        sim.catalog.truth("season")            # show, season, episode, match, channel
         truth.items["1000000030"].item         # raw item; .status, .end_date, .malformed
         truth.removed, truth.pending, truth.id_clashes
         sim.faults.fail_next(2, "drop")        # error | slow | drop | rate_limit | forbidden
@@ -21,7 +24,8 @@ It imports nothing of the mirror's. The public surface::
     with serve_in_process(config) as proc:     # `hotstar-sync simulate` in a child process
         proc.base_url                          # admin paths over HTTP: /_sim/day, /_sim/truth
 
-See docs/simulator.md for the admin paths and every setting.
+Types other than movies are made at their first use unless `eager=True`. See
+docs/simulator.md for the endpoints, the admin paths and every setting.
 """
 
 from hotstar_sync.simulator.catalog import Catalog, DayResult, Truth, TruthItem

@@ -7,7 +7,6 @@ not pay for 686k episodes and a type's items do not depend on which type came fi
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import random
 import threading
@@ -22,7 +21,7 @@ import orjson
 from hotstar_sync.errors import ConfigError
 from hotstar_sync.simulator import generate
 from hotstar_sync.simulator.config import SIZES, SimulatorConfig
-from hotstar_sync.simulator.content import CONTENT_TYPES, NO_END, ContentType
+from hotstar_sync.simulator.content import CONTENT_TYPES, NO_END, ContentType, Core
 from hotstar_sync.simulator.episodes import episode_context
 from hotstar_sync.simulator.generate import DAY, YEAR
 from hotstar_sync.simulator.store import Collection, Entry
@@ -97,7 +96,9 @@ class Catalog:
 
     def _initial(self, kind: ContentType) -> list[Entry]:
         cfg = self.config
-        rng = random.Random(f"{kind.name}-items-{cfg.seed}")
+        # Movies keep the generator they had before other types existed: same seed, same movies.
+        name = "items" if kind.name == "movie" else f"{kind.name}-items"
+        rng = random.Random(f"{name}-{cfg.seed}")
         counter = self._counters[kind.name] = generate.Counter(kind)
         if kind.name == "season":
             shows = [e.raw for e in self._sorted("show")]
@@ -196,10 +197,11 @@ class Catalog:
         parent, number = self._new_parent(kind)
         if kind.parent is not None and parent is None:
             return None
+        seq, numeric_id, content_id = self._counters[kind.name].next(rng)
         # A back-catalogue title is decades old; a new one was released in the last fortnight.
         start = rng.randint(-20 * YEAR, 40 * YEAR) if old else now - rng.randint(0, 14 * DAY)
-        core = self._counters[kind.name].core(rng, start, now, parent, number)
-        core = dataclasses.replace(core, end_date=NO_END, update_date=now, published=True)
+        premium = rng.random() < generate.PREMIUM
+        core = Core(seq, numeric_id, content_id, start, NO_END, now, premium, True, parent, number)
         return Entry.make(kind, kind.make_item(rng, core) | _stamp(kind, day))
 
     def _new_parent(self, kind: ContentType) -> tuple[dict[str, Any] | None, int]:
@@ -244,8 +246,11 @@ class Catalog:
             if new is old:  # a new show
                 show = new.raw
                 for number in range(1, rng.randint(1, 3) + 1):
-                    core = self._counters["season"].core(rng, show["startDate"], day.update_date)
-                    core = dataclasses.replace(core, parent=show, number=number, published=True)
+                    seq, numeric_id, content_id = self._counters["season"].next(rng)
+                    start, now = show["startDate"], day.update_date
+                    core = Core(
+                        seq, numeric_id, content_id, start, NO_END, now, False, True, show, number
+                    )
                     season = Entry.make(kind, kind.make_item(rng, core) | stamp)
                     staged.append((season.content_id, season))
                     related.added.append(season.content_id)

@@ -15,12 +15,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hotstar_sync.simulator.config import SimulatorConfig
 from hotstar_sync.simulator.content import NO_END, YEAR_3001, ContentType, Core
-from hotstar_sync.simulator.movies import between
 from hotstar_sync.simulator.shows import seasons_of_a_show
 from hotstar_sync.simulator.store import Entry
 
@@ -44,25 +43,35 @@ class Counter:
         self.seq = 0
         self.content_id = kind.first_content_id
 
+    def next(self, rng: random.Random) -> tuple[int, int, int]:
+        """The next item's creation number, numeric id and contentId."""
+        self.seq += 1
+        self.content_id += rng.randint(1, self.kind.content_id_step)
+        return self.seq, self.kind.first_id + self.seq, self.content_id
+
     def core(
         self,
         rng: random.Random,
-        start: int,
+        start: int | Callable[[], int],
         reference: int,
         parent: Mapping[str, Any] | None = None,
         number: int = 0,
     ) -> Core:
-        """The next item's core: a new id and contentId, `start`, and the status, endDate
-        and last update of an item made before `reference`."""
-        self.seq += 1
-        self.content_id += between(rng, 1, self.kind.content_id_step)
+        """The next item's core: new ids, then its startDate (`start`, or drawn by it), then
+        the status, endDate and last update of an item made before `reference`.
+
+        The draws come in the order movies had them before other types existed, so a
+        seed's movies stayed the same.
+        """
+        seq, numeric_id, content_id = self.next(rng)
+        first = start() if callable(start) else start
         return Core(
-            self.seq,
-            self.kind.first_id + self.seq,
-            self.content_id,
-            start,
-            end_date(rng, start, reference),
-            reference - between(rng, DAY, 6 * YEAR),
+            seq,
+            numeric_id,
+            content_id,
+            first,
+            end_date(rng, first, reference),
+            reference - rng.randint(DAY, 6 * YEAR),
             rng.random() < PREMIUM,
             rng.random() >= UNPUBLISHED,
             parent,
@@ -76,7 +85,8 @@ def flat(cfg: SimulatorConfig, rng: random.Random, counter: Counter, count: int)
     cluster_at = rng.randrange(count - cluster + 1)  # a bulk import: consecutive ids
     cores = []
     for n in range(count):
-        start = CLUSTER_SECOND if cluster_at <= n < cluster_at + cluster else start_date(rng)
+        in_cluster = cluster_at <= n < cluster_at + cluster
+        start = (lambda: CLUSTER_SECOND) if in_cluster else (lambda: start_date(rng))
         cores.append(counter.core(rng, start, cfg.reference_time))
     return cores
 

@@ -52,7 +52,7 @@ def words(rng: random.Random, n: int) -> str:
 
 
 def prose(rng: random.Random, length: int) -> str:
-    start = PROSE.index(" ", between(rng, 0, len(PROSE) - length - 21)) + 1
+    start = PROSE.index(" ", rng.randrange(len(PROSE) - length - 20)) + 1
     end = PROSE.index(" ", start + length)
     return PROSE[start:end].capitalize() + "."
 
