@@ -76,7 +76,7 @@ def test_a_day_of_mixed_changes_then_sync_and_reconcile_equals_the_truth(db_url)
     ]
 
 
-def test_a_quiet_day_costs_one_request_and_rewrites_nothing(db_url):
+def test_a_quiet_day_costs_two_requests_and_rewrites_nothing(db_url):
     with serve_in_thread(SimulatorConfig(movies=3_000, seed=3, rate_limit=0)) as sim:
         settings = settings_for(sim.base_url, db_url)
         ingest(settings)
@@ -85,7 +85,9 @@ def test_a_quiet_day_costs_one_request_and_rewrites_nothing(db_url):
         report = sync(settings, reconcile=False)
         with psycopg.connect(db_url) as conn:
             after = conn.execute("SELECT content_id, xmin::text FROM hotstar_movies").fetchall()
-    assert report.requests == 1 and report.counts.added == report.counts.updated == 0
+    # One request for the day's changes, one for the count probe.
+    assert report.requests == 2 and report.counts.added == report.counts.updated == 0
+    assert report.probe is not None and report.probe.drift == 0
     assert sorted(before) == sorted(after)
 
 
@@ -128,7 +130,7 @@ def test_the_guard_refuses_a_30_percent_vanish_and_force_applies_it(db_url):
         live = {c for c, r in rows.items() if not r["is_deleted"]}
         result = CliRunner().invoke(
             app,
-            ["reconcile"],
+            ["reconcile", "--type", "movie"],
             env={
                 "DATABASE_URL": db_url,
                 "HOTSTAR_API_BASE_URL": sim.base_url,
