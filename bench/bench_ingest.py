@@ -180,7 +180,7 @@ def warm_up(api_url: str) -> None:
 
     The simulator makes its catalogue on the first search; that answer can take over the
     5 s after which the client's breaker holds the next request 60 s. A real API has no such
-    first answer, so the paced case starts on a warm simulator.
+    first answer, so every case starts on a warm simulator.
     """
     settings = client_settings(api_url)
     tokens = TokenProvider(settings.resolved_secret(), settings.token_window_seconds)
@@ -336,6 +336,7 @@ def main() -> None:
     cases: list[Case] = []
 
     with serve_in_process(simulator(n, 0.0)) as sim:
+        warm_up(sim.base_url)
         requests = record_pages(sim.base_url)
         print(f"one pass asks for {len(requests)} pages; every case below fetches those")
         with scratch_database(server) as db:
@@ -354,6 +355,7 @@ def main() -> None:
             cases.append(run_dlt(server, sim.base_url, requests))
 
     with serve_in_process(simulator(args.small, 0.0)) as sim, scratch_database(server) as db:
+        warm_up(sim.base_url)
         small = run_ingest(db, sim.base_url, 0)
     cases.append(
         Case(f"ingest, {args.small:,} movies", small.rows, small.wall, small.requests, small.rss_mb)
