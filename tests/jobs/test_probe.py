@@ -100,7 +100,11 @@ def test_several_vanishes_in_one_window_and_an_add_beside_them(loaded, db_url):
     rows = mirror_rows(db_url)
     assert {rows[c]["deleted_reason"] for c in ghosts} == {"vanished"}
     assert day.back_catalogue_added[0] in rows
-    assert report.probe is not None and report.probe.vanished == 4
+    assert report.probe is not None
+    # With a full pass this cheap (8,000 movies: ten requests), four differences may be
+    # left to the reconcile the probe asks for; either way they are found the same day.
+    found = report.probe.vanished + (report.reconcile.vanished if report.reconcile else 0)
+    assert found == 4 and (report.probe.fell_back == (report.reconcile is not None))
 
 
 def test_a_missed_add_is_found_and_stored(loaded, db_url):
@@ -127,13 +131,14 @@ def test_churn_while_probing_deletes_nothing_that_exists(loaded, db_url):
     assert not vanished & set(truth.items)
 
 
-def test_the_guard_holds_back_a_mass_vanish_found_by_the_probe(loaded, db_url):
-    _sim, settings, _ = loaded
-    ghosts = ghost(db_url, 1_234_567_890, n=200)  # over 2% of ~7,400 live rows
-    report = sync(settings)
+def test_the_guard_holds_back_a_vanish_found_by_the_probe(loaded, db_url):
+    _, settings, _ = loaded
+    (cid,) = ghost(db_url, 1_234_567_890)
+    strict = settings.model_copy(update={"delete_guard_fraction": 0.0})
+    report = sync(strict)
     assert report.status == "refused" and report.probe is not None and report.probe.refused
-    rows = mirror_rows(db_url)
-    assert all(rows[c]["deleted_reason"] is None for c in ghosts)
+    assert mirror_rows(db_url)[cid]["deleted_reason"] is None
+    assert sync_log(db_url)[-1]["status"] == "refused"
 
 
 def test_verify_reports_drift_read_only_and_exits_5(loaded, db_url):

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from hotstar_sync.cli._app import app, err_console, handle_errors, settings
 from hotstar_sync.config import Settings
-from hotstar_sync.db import migrate
+from hotstar_sync.db import schema
 from hotstar_sync.db.connect import database_url
 from hotstar_sync.errors import HotstarSyncError
 from hotstar_sync.ops import health as health_rules
@@ -45,7 +45,7 @@ def schedule() -> None:
     cfg = settings()
     trigger = cron_trigger(cfg.sync_cron, cfg.timezone)
     url = database_url(cfg)
-    migrate.require_head(url)
+    schema.require_head(url)
     # Imported here: the scheduler takes any callable, and only this command runs the sync.
     from hotstar_sync.jobs.sync import sync
 

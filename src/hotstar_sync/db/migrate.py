@@ -27,10 +27,12 @@ from alembic.util import CommandError
 from sqlalchemy.pool import NullPool
 
 from hotstar_sync.db.connect import connect
+from hotstar_sync.db.schema import UPGRADE_HINT, require_head
 from hotstar_sync.errors import DatabaseError
 
+__all__ = ["UPGRADE_HINT", "current", "head", "require_head", "upgrade"]
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-UPGRADE_HINT = "run `hotstar-sync db upgrade`"
 
 T = TypeVar("T")
 
@@ -115,14 +117,3 @@ def current(url: str) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
     return _run(url, "read the schema version", action)
-
-
-def require_head(url: str) -> None:
-    """Raise `DatabaseError` (with the command to run) unless the schema is at head."""
-    revision, newest = current(url), head()
-    if revision is None:
-        raise DatabaseError("the source database has no schema yet", hint=UPGRADE_HINT)
-    if revision != newest:
-        raise DatabaseError(
-            f"the source database is at revision {revision}, not {newest}", hint=UPGRADE_HINT
-        )

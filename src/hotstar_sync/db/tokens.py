@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from hotstar_sync.api.token import Token
-from hotstar_sync.db.migrate import UPGRADE_HINT
+from hotstar_sync.db.schema import UPGRADE_HINT
 from hotstar_sync.errors import DatabaseError
 
 _INSERT = """

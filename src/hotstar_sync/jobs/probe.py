@@ -21,7 +21,7 @@ import structlog
 from hotstar_sync.api.client import PartnerClient
 from hotstar_sync.api.token import TokenProvider
 from hotstar_sync.config import Settings
-from hotstar_sync.db import migrate
+from hotstar_sync.db import schema
 from hotstar_sync.db.connect import connect, database_url
 from hotstar_sync.db.lifecycle import present_rows, quarantined, resolve_quarantined, vanish
 from hotstar_sync.db.runs import Conn, Run
@@ -190,7 +190,7 @@ def probe(
 def verify(settings: Settings, *, kind: ContentType = MOVIE, url: str | None = None) -> ProbeReport:
     """The same probes, read-only: nothing is fetched beyond counts, nothing written."""
     url = url or database_url(settings)
-    migrate.require_head(url)
+    schema.require_head(url)
     tokens = TokenProvider(settings.resolved_secret(), settings.token_window_seconds)
     with connect(url) as conn, PartnerClient(settings, tokens) as client:
         present = counted_rows(conn, kind)
