@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from hotstar_sync.cli._app import db_app, handle_errors, settings
-from hotstar_sync.db import migrate
 from hotstar_sync.db.connect import database_url
 
 
@@ -13,6 +12,8 @@ from hotstar_sync.db.connect import database_url
 @handle_errors
 def upgrade() -> None:
     """Create the schema, or bring it to the newest revision; rerunning it does nothing."""
+    from hotstar_sync.db import migrate  # Alembic: only for the commands that need it
+
     url = database_url(settings())
     before = migrate.current(url)
     migrate.upgrade(url)
@@ -27,6 +28,8 @@ def upgrade() -> None:
 @handle_errors
 def current() -> None:
     """Print the schema's revision, and whether it is the newest this version knows."""
+    from hotstar_sync.db import migrate
+
     url = database_url(settings())
     revision, head = migrate.current(url), migrate.head()
     if revision is None:

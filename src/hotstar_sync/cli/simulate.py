@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from hotstar_sync.cli._app import app, handle_errors
-from hotstar_sync.simulator import FaultSettings, SimulatorConfig, serve_forever
-from hotstar_sync.simulator.config import BOUNDS, Bounds
-from hotstar_sync.simulator.runner import READY
+
+if TYPE_CHECKING:
+    from hotstar_sync.simulator.config import Bounds
+
+# The simulator (uvicorn, Starlette, its catalogue code) is imported when this command runs,
+# not by every `hotstar-sync` process: a nightly sync has no use for its memory.
 
 
 def _print_ready(base_url: str) -> None:
+    from hotstar_sync.simulator.runner import READY
+
     # Callers (benchmarks, scripts) wait for exactly this line on stdout.
     print(f"{READY}{base_url}", flush=True)
 
@@ -36,7 +41,8 @@ def simulate(
         1.0, help="Requests per second per partner (burst 1); 0 turns the limit off."
     ),
     bounds: str = typer.Option(
-        "inclusive", help=f"How from*/to* filters treat their bounds: {', '.join(BOUNDS)}."
+        "inclusive",
+        help="How from*/to* filters treat their bounds: inclusive, half-open, exclusive.",
     ),
     cluster_size: int = typer.Option(3000, help="Movies sharing one startDate second."),
     index_lag_seconds: float = typer.Option(
@@ -69,6 +75,8 @@ def simulate(
     built-in demo credentials when unset. Prints one line, `Simulator ready at <URL>`, once
     serving; stops on Ctrl-C or SIGTERM. See docs/simulator.md.
     """
+    from hotstar_sync.simulator import FaultSettings, SimulatorConfig, serve_forever
+
     faults = FaultSettings(
         error_rate=error_rate,
         slow_rate=slow_rate,
