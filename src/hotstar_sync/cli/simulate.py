@@ -94,7 +94,7 @@ def simulate(
         eager=eager,
         seed=seed,
         rate_limit=rate_limit,
-        bounds=cast(Bounds, bounds),  # SimulatorConfig refuses any other value
+        bounds=cast("Bounds", bounds),  # SimulatorConfig refuses any other value
         cluster_size=cluster_size,
         index_lag_seconds=index_lag_seconds,
         malformed=malformed,
