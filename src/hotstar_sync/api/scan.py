@@ -15,7 +15,9 @@ Proof of completeness, window by window:
   total: the items each child owns (inside its box) plus the items its answer held outside
   the parent's box (its "edge": boundary seconds, under inclusive bounds). When they do not
   add up, one `size=1` request re-reads the total in case it moved.
-A pass is complete only when the root window is verified.
+A pass is complete only when the root window is verified. A type whose catalogue is the
+union of disjoint partitions (matches: `live=true|false`; seasons: one `showId` each) is
+scanned as one root per partition, and the pass is verified when every root is.
 
 The scanner knows no database. Pages come out of `scan()` as `ScanPage`s; the last page of
 a window carries its `WindowResult`, so a job can commit the page and the window's
@@ -25,7 +27,7 @@ windows and reuse the split plans it already made.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +45,8 @@ from hotstar_sync.model.windows import (
 log = structlog.get_logger(__name__)
 
 Fetch = Callable[[dict[str, Any]], SearchPage]
+Mark = Callable[[dict[str, Any]], ItemMark]
+Partition = tuple[tuple[str, Any], ...]
 
 
 @dataclass
@@ -85,18 +89,39 @@ class Scanner:
         cap: int = OFFSET_CAP,
         max_walks: int = 3,
         known: Mapping[str, WindowResult] | None = None,
+        order_by: str = "contentId",
+        mark: Mark = ItemMark.of,
+        partitions: Iterable[Partition] = ((),),
     ) -> None:
         self._fetch = fetch
         self._size = page_size
         self._cap = cap
         self._max_walks = max_walks
         self._known = dict(known or {})
+        self._order_by = order_by
+        self._mark = mark
+        self._partitions = partitions
         self.requests = 0
         self.unverified: list[WindowResult] = []
 
     def scan(self, root: Window | None = None) -> Iterator[ScanPage]:
-        """Yield every page of a complete pass; `self.result` holds the root's verdict."""
-        self.result = yield from self._scan(root or Window())
+        """Yield every page of a complete pass; `self.result` holds the root's verdict
+        (for several partitions, their sum: verified when every partition is)."""
+        root = root or Window()
+        results = []
+        for partition in self._partitions:
+            part = replace(root, fixed=root.fixed + partition) if partition else root
+            results.append((yield from self._scan(part)))
+        if len(results) == 1:
+            self.result = results[0]
+            return
+        self.result = WindowResult(
+            root,
+            sum(r.total for r in results),
+            owned=sum(r.owned for r in results),
+            verified=all(r.verified for r in results),
+            requests=sum(r.requests for r in results),
+        )
 
     # -- one window ---------------------------------------------------------------------
 
@@ -112,7 +137,7 @@ class Scanner:
             total, requests = first.total_results, 1
             if total <= self._cap:
                 return (yield from self._walk(window, first))
-            children = split_window(window, [ItemMark.of(i) for i in first.items], total)
+            children = split_window(window, [self._mark(i) for i in first.items], total)
             if not children:
                 return (yield from self._unsplittable(window, first))
             plan = WindowResult(window, total, requests=1, children=children, is_plan=True)
@@ -196,14 +221,14 @@ class Scanner:
             if previous is not None and page.items and previous[0].isdisjoint(ids):
                 if step_backs < MAX_STEP_BACKS and offset != previous[1]:
                     step_backs += 1
-                    walk.seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
+                    walk.seen.update((m.content_id, m) for m in map(self._mark, page.items))
                     yield ScanPage(window, page.items)
                     offset = previous[1]
                     page = self._get(window, offset, min(self._size, self._cap - offset))
                     walk.requests += 1
                     continue
                 walk.contiguous = False
-            walk.seen.update((m.content_id, m) for m in map(ItemMark.of, page.items))
+            walk.seen.update((m.content_id, m) for m in map(self._mark, page.items))
             walk.stable = walk.stable and page.total_results == total
             requested = min(self._size, self._cap - offset)
             next_offset = offset + len(page.items) - OVERLAP
@@ -229,9 +254,11 @@ class Scanner:
         seen = ascending.seen | descending.seen
         requests = 2 + ascending.requests + descending.requests
         result = self._leaf_result(window, first.total_results, seen, requests)
-        # The two walks meet when the highest id read going up reaches the lowest going down.
+        # The two walks meet when the highest id read going up reaches the lowest going down
+        # (only an order by contentId tells).
         meet = (
-            bool(ascending.seen)
+            self._order_by == "contentId"
+            and bool(ascending.seen)
             and bool(descending.seen)
             and _id_order(max(ascending.seen, key=_id_order))
             >= _id_order(min(descending.seen, key=_id_order))
@@ -252,7 +279,7 @@ class Scanner:
     def _get(self, window: Window, offset: int, size: int | None = None) -> SearchPage:
         self.requests += 1
         params = {
-            "orderBy": "contentId",
+            "orderBy": self._order_by,
             "order": window.order,
             "offset": offset,
             "size": size or self._size,

@@ -6,23 +6,28 @@ import typer
 
 from hotstar_sync.cli._app import app, err_console, handle_errors, settings
 from hotstar_sync.cli._progress import progress_display
+from hotstar_sync.cli._types import label, resolve, type_option
 from hotstar_sync.config import Settings
 from hotstar_sync.db import migrate
 from hotstar_sync.db.connect import database_url
 from hotstar_sync.errors import IncompletePassError
 from hotstar_sync.jobs import ingest as ingest_job
+from hotstar_sync.model.content import ContentType
 
 
-def run_ingest(cfg: Settings, url: str) -> ingest_job.IngestReport:
-    with progress_display("ingest movies") as progress:
-        return ingest_job.ingest(cfg, progress=progress, url=url)
+def run_ingest(cfg: Settings, url: str, kinds: list[ContentType]) -> list[ingest_job.IngestReport]:
+    with progress_display(f"ingest {label(kinds)}") as progress:
+        if len(kinds) > 1:
+            progress.on_total = lambda total: None  # one bar for all: no single total
+        return ingest_job.ingest_types(cfg, kinds, progress=progress, url=url)
 
 
 def print_report(report: ingest_job.IngestReport) -> None:
     c = report.counts
     resumed = " (resumed)" if report.resumed else ""
     typer.echo(
-        f"run {report.run_id}{resumed}: {report.status} in {report.seconds:.1f} s — "
+        f"{report.content_type} run {report.run_id}{resumed}: {report.status} in "
+        f"{report.seconds:.1f} s — "
         f"{report.items_fetched:,} items fetched, {c.added:,} added, {c.updated:,} updated, "
         f"{c.unchanged:,} unchanged, {c.quarantined:,} quarantined, "
         f"{report.requests:,} API requests"
@@ -31,20 +36,33 @@ def print_report(report: ingest_job.IngestReport) -> None:
 
 @app.command()
 @handle_errors
-def ingest() -> None:
-    """Load every movie the API returns (the first full load); resumes an unfinished run.
+def ingest(kind: str = type_option()) -> None:
+    """Load every item the API returns (the first full load), one run per type; resumes an
+    unfinished run.
 
-    Exit 5 when the pass could not verify every window (the run is 'incomplete').
+    Exit 5 when a pass could not verify every window (the run is 'incomplete').
     """
+    kinds = resolve(kind)
     cfg = settings()
-    report = run_ingest(cfg, database_url(cfg))
-    print_report(report)
-    if report.status != "completed":
-        raise IncompletePassError(
-            f"run {report.run_id} is incomplete: {len(report.unverified)} window(s) not "
-            f"verified: {', '.join(report.unverified[:5])}",
-            hint="rerun `hotstar-sync ingest`; the gaps are listed in the sync log",
-        )
+    reports = run_ingest(cfg, database_url(cfg), kinds)
+    for report in reports:
+        print_report(report)
+    check_complete(reports)
+
+
+def check_complete(reports: list[ingest_job.IngestReport]) -> None:
+    for report in reports:
+        if report.status != "completed":
+            raise IncompletePassError(
+                f"run {report.run_id} is incomplete: {len(report.unverified)} window(s) not "
+                f"verified: {', '.join(report.unverified[:5])}",
+                hint="rerun `hotstar-sync ingest`; the gaps are listed in the sync log",
+            )
+
+
+#: The demo's other catalogues: small, so that it stays about a minute (the contract's
+#: 686k episodes and 175k matches would take far longer than the movies).
+DEMO_SHOWS, DEMO_EPISODES, DEMO_MATCHES, DEMO_CHANNELS = 300, 6_000, 4_000, 40
 
 
 @app.command()
@@ -55,16 +73,29 @@ def demo(
 ) -> None:
     """Start the simulator, load its whole catalogue into the source database, and explain.
 
-    Uses DATABASE_URL when set, else the embedded PostgreSQL in HOTSTAR_DATA_DIR. The
-    simulator is not rate-limited here, to show the tool's own speed.
+    The movies at the contract's count; shows (and their seasons), episodes, matches and
+    channels in small numbers. Uses DATABASE_URL when set, else the embedded PostgreSQL in
+    HOTSTAR_DATA_DIR. The simulator is not rate-limited here, to show the tool's own speed.
     """
     # Imported here: the simulator is a demo and test tool, not part of a sync's code path.
     from hotstar_sync.simulator import SimulatorConfig, serve_in_thread
 
     base = settings()
     url = database_url(base)
-    err_console.print(f"Starting the partner API simulator with {movies:,} movies…")
-    with serve_in_thread(SimulatorConfig(movies=movies, seed=seed, rate_limit=0)) as sim:
+    err_console.print(
+        f"Starting the partner API simulator with {movies:,} movies, {DEMO_SHOWS} shows, "
+        f"{DEMO_EPISODES:,} episodes, {DEMO_MATCHES:,} matches and {DEMO_CHANNELS} channels…"
+    )
+    config = SimulatorConfig(
+        movies=movies,
+        shows=DEMO_SHOWS,
+        episodes=DEMO_EPISODES,
+        matches=DEMO_MATCHES,
+        channels=DEMO_CHANNELS,
+        seed=seed,
+        rate_limit=0,
+    )
+    with serve_in_thread(config) as sim:
         cfg = base.model_copy(
             update={
                 "api_base_url": sim.base_url,
@@ -75,19 +106,27 @@ def demo(
             }
         )
         migrate.upgrade(url)
-        report = run_ingest(cfg, url)
-    print_report(report)
+        reports = run_ingest(cfg, url, resolve("all"))
+    for report in reports:
+        print_report(report)
     where = "DATABASE_URL" if base.database_url else f"the embedded PostgreSQL in {base.data_dir}"
+    tables = ", ".join(
+        f"{kind.table} ({r.counts.added:,} added)"
+        for kind, r in zip(resolve("all"), reports, strict=True)
+    )
+    items = sum(r.items_fetched for r in reports)
+    seconds = sum(r.seconds for r in reports)
     typer.echo(
         f"""
-The mirror is in {where}: table hotstar_movies ({report.counts.added:,} movies added),
-the run in hotstar_sync_log (run {report.run_id}), every insert in hotstar_change_log,
-and {report.counts.quarantined} malformed item(s) in hotstar_quarantine.
-Items per second: {report.items_fetched / max(report.seconds, 1e-9):,.0f}.
+The mirror is in {where}: tables {tables};
+the runs in hotstar_sync_log (one per type), every insert in hotstar_change_log,
+and {sum(r.counts.quarantined for r in reports)} malformed item(s) in hotstar_quarantine.
+Items per second: {items / max(seconds, 1e-9):,.0f}.
 
 Next:
   hotstar-sync simulate             serve the simulator on :8765 (rate-limited like the real API)
-  hotstar-sync ingest               load from HOTSTAR_API_BASE_URL (the simulator by default)
+  hotstar-sync ingest [--type T]    load from HOTSTAR_API_BASE_URL (the simulator by default)
   hotstar-sync db current           the schema's revision
 See README.md for settings (DATABASE_URL, HOTSTAR_PARTNER_ID, HOTSTAR_AKAMAI_SECRET, …)."""
     )
+    check_complete(reports)

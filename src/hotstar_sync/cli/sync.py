@@ -11,19 +11,20 @@ from rich.table import Table
 
 from hotstar_sync.cli._app import app, handle_errors, settings
 from hotstar_sync.cli._progress import progress_display
+from hotstar_sync.cli._types import label, resolve, type_option
 from hotstar_sync.db.changes import CHANGES, changes_since
 from hotstar_sync.db.connect import connect, database_url
 from hotstar_sync.errors import ConfigError, DeletionGuardError, DriftError, IncompletePassError
 from hotstar_sync.jobs.probe import verify as verify_job
-from hotstar_sync.jobs.reconcile import ReconcileReport
-from hotstar_sync.jobs.reconcile import reconcile as reconcile_job
-from hotstar_sync.jobs.sync import sync as sync_job
+from hotstar_sync.jobs.reconcile import ReconcileReport, reconcile_types
+from hotstar_sync.jobs.sync import SyncReport, sync_types
 
 
 def _report_reconcile(report: ReconcileReport) -> None:
     c = report.counts
     typer.echo(
-        f"reconcile run {report.run_id}: {report.status} in {report.seconds:.1f} s — "
+        f"{report.content_type} reconcile run {report.run_id}: {report.status} in "
+        f"{report.seconds:.1f} s — "
         f"{c.added:,} added, {c.updated:,} updated, {report.vanished:,} vanished, "
         f"{report.expired:,} expired, {report.requests:,} API requests"
     )
@@ -47,25 +48,35 @@ def sync(
     no_reconcile: bool = typer.Option(False, "--no-reconcile", help="Never reconcile in this run."),
     reconcile: bool = typer.Option(False, "--reconcile", help="Reconcile even if none is due."),
     force: bool = typer.Option(False, "--force", help="Let a reconcile pass the deletion guard."),
+    kind: str = type_option(),
 ) -> None:
     """The daily sync: changes since the last run, then a reconcile when one is due
-    (HOTSTAR_RECONCILE_EVERY_DAYS). Exit 4 when the deletion guard refused, 5 when a pass
-    was incomplete."""
+    (HOTSTAR_RECONCILE_EVERY_DAYS); one run per type. Exit 4 when the deletion guard
+    refused, 5 when a pass was incomplete."""
     if no_reconcile and reconcile:
         raise typer.BadParameter("--reconcile and --no-reconcile exclude each other")
+    kinds = resolve(kind)
     cfg = settings()
-    with progress_display("sync movies") as progress:
-        report = sync_job(
+    with progress_display(f"sync {label(kinds)}") as progress:
+        reports = sync_types(
             cfg,
+            kinds,
             reconcile=False if no_reconcile else (True if reconcile else None),
             force=force,
             progress=progress,
             url=database_url(cfg),
         )
+    for report in reports:
+        _report_sync(report)
+
+
+def _report_sync(report: SyncReport) -> None:
     c = report.counts
+    parents = "" if report.parents is None else f"{report.parents:,} parent(s) asked: "
     typer.echo(
-        f"sync run {report.run_id}: {report.status} in {report.seconds:.1f} s — updateDate "
-        f"{report.from_update_date}..{report.to_update_date}: {c.added:,} added, "
+        f"{report.content_type} sync run {report.run_id}: {report.status} in "
+        f"{report.seconds:.1f} s — {parents}"
+        f"updateDate {report.from_update_date}..{report.to_update_date}: {c.added:,} added, "
         f"{c.updated:,} updated ({c.deleted:,} deleted, {c.restored:,} restored), "
         f"{report.expired:,} expired, {report.unexpired:,} unexpired, "
         f"{report.requests:,} API requests"
@@ -79,11 +90,10 @@ def sync(
             + ("; too costly, reconciling instead" if p.fell_back else "")
         )
     if report.status == "refused":
-        assert report.probe is not None
+        what = "the count probe" if report.probe is not None else "the parents' walks"
         raise DeletionGuardError(
-            f"sync run {report.run_id}: the count probe would soft-delete "
-            f"{report.probe.would_vanish:,} live rows, over HOTSTAR_DELETE_GUARD_FRACTION; "
-            "nothing was deleted"
+            f"sync run {report.run_id}: {what} would soft-delete live rows over "
+            "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
         )
     if report.status != "completed":
         raise IncompletePassError(
@@ -97,13 +107,17 @@ def sync(
 @handle_errors
 def reconcile(
     force: bool = typer.Option(False, "--force", help="Apply deletions past the guard."),
+    kind: str = type_option(),
 ) -> None:
-    """A complete pass that refreshes every item and soft-deletes the ones that vanished.
-    Exit 4 when the deletion guard refused (nothing deleted), 5 when the pass was incomplete."""
+    """A complete pass that refreshes every item and soft-deletes the ones that vanished; one
+    run per type. Exit 4 when the deletion guard refused (nothing deleted), 5 when a pass
+    was incomplete."""
+    kinds = resolve(kind)
     cfg = settings()
-    with progress_display("reconcile movies") as progress:
-        report = reconcile_job(cfg, force=force, progress=progress, url=database_url(cfg))
-    _report_reconcile(report)
+    with progress_display(f"reconcile {label(kinds)}") as progress:
+        reports = reconcile_types(cfg, kinds, force=force, progress=progress, url=database_url(cfg))
+    for report in reports:
+        _report_reconcile(report)
 
 
 @app.command()

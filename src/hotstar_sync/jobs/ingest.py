@@ -5,11 +5,17 @@ the ingest *started*, so the first incremental sync also picks up what changed w
 load ran. A run that was killed or failed is continued by the next `ingest`: finished
 windows are skipped and split plans reused. A run that finished is followed by a fresh pass,
 which rewrites nothing unchanged.
+
+`ingest_types` loads several types in one session: one client, so one pacer for every
+request (the partner's limit is per partner, not per endpoint), and one run per type.
+A type searched per parent (seasons) asks every parent the mirror holds (`jobs.children`),
+so its parent type is loaded first (`CONTENT_TYPES` lists parents first).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -17,12 +23,13 @@ import structlog
 from hotstar_sync.config import Settings
 from hotstar_sync.db.runs import load_checkpoints
 from hotstar_sync.db.writer import PageCounts
-from hotstar_sync.jobs.session import Progress, now, session
+from hotstar_sync.jobs import children
+from hotstar_sync.jobs.session import Progress, Session, now, session
 from hotstar_sync.model.content import MOVIE, ContentType
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["IngestReport", "Progress", "ingest"]
+__all__ = ["IngestReport", "Progress", "ingest", "ingest_types"]
 
 
 @dataclass
@@ -35,6 +42,7 @@ class IngestReport:
     requests: int
     seconds: float
     unverified: list[str] = field(default_factory=list)
+    content_type: str = "movie"
 
 
 def ingest(
@@ -45,29 +53,48 @@ def ingest(
     url: str | None = None,
 ) -> IngestReport:
     """Load every item of `content_type` into the mirror; see the module docstring."""
-    started = time.monotonic()
+    return ingest_types(settings, [content_type], progress=progress, url=url)[0]
+
+
+def ingest_types(
+    settings: Settings,
+    kinds: Sequence[ContentType],
+    *,
+    progress: Progress | None = None,
+    url: str | None = None,
+) -> list[IngestReport]:
+    """Load each of `kinds`, in order, through one session (one pacer)."""
     with session(settings, url) as s:
-        run = s.start("initial", content_type, resume=True, to_update_date=now())
-        log.info("ingest started", run=run.id, resumed=run.resumed, type=content_type.name)
-        with s.running(run):
-            known = load_checkpoints(s.lock_conn, run.id) if run.resumed else {}
-            result = s.scan(run, content_type, known=known, progress=progress)
-            status = "completed" if result.verified else "incomplete"
-            s.finish(run, status, result.unverified)
-        requests = s.client.stats.requests
+        return [ingest_in(s, kind, progress) for kind in kinds]
+
+
+def ingest_in(s: Session, content_type: ContentType, progress: Progress | None) -> IngestReport:
+    started, requests_before = time.monotonic(), s.client.stats.requests
+    run = s.start("initial", content_type, resume=True, to_update_date=now())
+    log.info("ingest started", run=run.id, resumed=run.resumed, type=content_type.name)
+    with s.running(run):
+        known = load_checkpoints(s.lock_conn, run.id) if run.resumed else {}
+        parts = None
+        if content_type.parent is not None:
+            parts = children.partitions(content_type, children.all_parents(s.conn, content_type))
+        result = s.scan(run, content_type, known=known, progress=progress, partitions=parts)
+        status = "completed" if result.verified else "incomplete"
+        s.finish(run, status, result.unverified)
     report = IngestReport(
         run.id,
         status,
         run.resumed,
         result.totals.counts,
         result.totals.items,
-        requests,
+        s.client.stats.requests - requests_before,
         time.monotonic() - started,
         result.unverified,
+        content_type.name,
     )
     log.info(
         "ingest finished",
         run=run.id,
+        type=content_type.name,
         status=status,
         added=report.counts.added,
         updated=report.counts.updated,

@@ -6,12 +6,17 @@ is a *candidate*: its window is walked once more, and only a row missing from bo
 soft-deleted as 'vanished' (design, "Complete enumeration": one sighting proves nothing under
 churn). Nothing is deleted when the pass was incomplete, nor — unless forced — when more than
 HOTSTAR_DELETE_GUARD_FRACTION of the live rows would go ('refused').
+
+A type split into partitions (matches: live=true|false) is scanned partition by partition,
+each split from its own probe pages (the mirror's plan covers both). A type searched per
+parent (seasons) asks every parent (`jobs.children`).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -19,6 +24,7 @@ import structlog
 from hotstar_sync.config import Settings
 from hotstar_sync.db.lifecycle import expire_and_restore, present_rows, vanish
 from hotstar_sync.db.writer import PageCounts
+from hotstar_sync.jobs import children
 from hotstar_sync.jobs.session import Progress, Session, session
 from hotstar_sync.model.content import MOVIE, ContentType
 from hotstar_sync.model.windows import Window, WindowResult, plan_from_counts
@@ -42,6 +48,7 @@ class ReconcileReport:
     requests: int
     seconds: float
     unverified: list[str] = field(default_factory=list)
+    content_type: str = "movie"
 
 
 def plan(rows: dict[str, tuple[int | None, bool]]) -> list[Window]:
@@ -57,13 +64,27 @@ def reconcile(
     progress: Progress | None = None,
     url: str | None = None,
 ) -> ReconcileReport:
+    return reconcile_types(settings, [content_type], force=force, progress=progress, url=url)[0]
+
+
+def reconcile_types(
+    settings: Settings,
+    kinds: Sequence[ContentType],
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    url: str | None = None,
+) -> list[ReconcileReport]:
+    """Reconcile each of `kinds`, in order, through one session (one pacer)."""
     with session(settings, url) as s:
-        return run_reconcile(s, content_type, force=force, progress=progress)
+        return [run_reconcile(s, kind, force=force, progress=progress) for kind in kinds]
 
 
 def run_reconcile(
     s: Session, kind: ContentType, *, force: bool, progress: Progress | None = None
 ) -> ReconcileReport:
+    if kind.parent is not None:
+        return _reconcile_children(s, kind, force=force, progress=progress)
     started, requests_before = time.monotonic(), s.client.stats.requests
     present = present_rows(s.conn, kind)
     windows = plan(present)
@@ -71,7 +92,9 @@ def run_reconcile(
     # The root's total is unknown (-1): once its planned children are walked, one size=1
     # request reads it, and the children's counts must add up to it.
     known = {root.key: WindowResult(root, -1, children=windows, is_plan=True)}
-    if len(windows) == 1:  # the whole catalogue fits one window: no plan to follow
+    if len(windows) == 1 or kind.partitions != ((),):
+        # One window holds the catalogue (no plan to follow), or the plan covers all
+        # partitions at once: each partition is then split from its own probe pages.
         known = {}
     run = s.start("reconcile", kind)
     log.info("reconcile started", run=run.id, windows=len(windows), rows=len(present))
@@ -115,4 +138,36 @@ def run_reconcile(
         s.client.stats.requests - requests_before,
         time.monotonic() - started,
         unverified,
+        kind.name,
+    )
+
+
+def _reconcile_children(
+    s: Session, kind: ContentType, *, force: bool, progress: Progress | None
+) -> ReconcileReport:
+    started, requests_before = time.monotonic(), s.client.stats.requests
+    parents = children.all_parents(s.conn, kind)
+    run = s.start("reconcile", kind)
+    log.info("reconcile started", run=run.id, type=kind.name, parents=len(parents))
+    with s.running(run):
+        report = children.refresh(
+            s, run, kind, parents, everything=True, force=force, progress=progress
+        )
+        expired, _ = expire_and_restore(s.conn, kind, run.id, time.time())
+        status = "completed" if report.verified else "incomplete"
+        if status == "completed" and report.refused:
+            status = "refused"
+        s.finish(run, status, report.unverified or None, {"parents_asked": report.parents})
+    return ReconcileReport(
+        run.id,
+        status,
+        report.counts,
+        report.vanished,
+        report.would_vanish,
+        report.live_rows,
+        expired,
+        s.client.stats.requests - requests_before,
+        time.monotonic() - started,
+        report.unverified,
+        kind.name,
     )

@@ -3,27 +3,29 @@ of the session), and the bookkeeping of its runs in hotstar_sync_log."""
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 
 from hotstar_sync.api.client import PartnerClient, SearchPage
-from hotstar_sync.api.scan import Scanner, ScanPage
+from hotstar_sync.api.scan import Partition, Scanner, ScanPage
 from hotstar_sync.api.token import Token, TokenProvider
 from hotstar_sync.config import Settings
-from hotstar_sync.db import migrate
+from hotstar_sync.db import schema
 from hotstar_sync.db.connect import connect, database_url
+from hotstar_sync.db.numeric_ids import NumericIdWriter
 from hotstar_sync.db.runs import Conn, Run, finish_run, job_lock, resumable_run, start_run
 from hotstar_sync.db.tokens import record_token
 from hotstar_sync.db.writer import PageCounts, PageWriter
 from hotstar_sync.errors import HotstarSyncError
 from hotstar_sync.jobs.pipeline import PassTotals, run_pass
 from hotstar_sync.model.content import ContentType
-from hotstar_sync.model.windows import Window, WindowResult
+from hotstar_sync.model.windows import ItemMark, Window, WindowResult
 
 log = structlog.get_logger(__name__)
 
@@ -91,9 +93,13 @@ class Session:
         known: dict[str, WindowResult] | None = None,
         progress: Progress | None = None,
         collect_ids: bool = False,
+        partitions: Iterable[Partition] | None = None,
     ) -> PassResult:
-        """Scan `root` completely (see `api.scan`) and write every page for `run`."""
+        """Scan `root` completely (see `api.scan`) and write every page for `run`: in each
+        of `partitions` (default: the type's own, e.g. matches' live=true|false)."""
         progress = progress or Progress()
+        # The type's update filter unit rides on the window, so every request scales it.
+        root = replace(root or Window(), update_unit=kind.update_unit)
         client, told = self.client, False
 
         def fetch(params: dict[str, Any]) -> SearchPage:
@@ -104,7 +110,16 @@ class Session:
                 told = True
             return page
 
-        scanner = Scanner(fetch, page_size=self.settings.page_size, known=known)
+        scanner = Scanner(
+            fetch,
+            page_size=self.settings.page_size,
+            known=known,
+            order_by=kind.order_field,
+            mark=functools.partial(
+                ItemMark.of, update_field=kind.update_field, update_unit=kind.update_unit
+            ),
+            partitions=kind.partitions if partitions is None else partitions,
+        )
         seen: set[str] = set()
 
         def on_page(page: ScanPage, counts: PageCounts) -> None:
@@ -112,7 +127,8 @@ class Session:
                 seen.update(str(item.get(kind.id_field)) for item in page.items)
             progress.on_page(page, counts, client.stats.requests)
 
-        writer = PageWriter(self.conn, kind, run.id)
+        writer_class = NumericIdWriter if kind.id_json == "number" else PageWriter
+        writer = writer_class(self.conn, kind, run.id)
         totals = run_pass(scanner, writer, kind, on_page, root=root)
         return PassResult(totals, scanner, seen)
 
@@ -170,7 +186,7 @@ def session(settings: Settings, url: str | None = None) -> Iterator[Session]:
     """Take the job lock, open connections and a client; the schema must be current."""
     url = url or database_url(settings)
     key = settings.resolved_secret()
-    migrate.require_head(url)
+    schema.require_head(url)
     with job_lock(url) as lock_conn, connect(url) as conn, connect(url, autocommit=True) as aux:
 
         def on_token(token: Token) -> None:

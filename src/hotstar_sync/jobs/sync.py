@@ -6,11 +6,16 @@ ingest (so more than 10,000 changes are split like any window). Expiry and its u
 evaluated over the whole mirror, since an endDate passing changes no updateDate. Then a
 count probe (`jobs.probe`) finds the day's silent deletions, unless a reconcile is due. The
 upper bound moves only when a sync completes; a reconcile never moves it.
+
+`sync_types` syncs several types in one session (one pacer for every request). A type
+searched per parent (seasons) has no updateDate poll: its sync asks the parents that changed
+since its last run for all their children (`jobs.children`), and finds their deletions.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -22,9 +27,10 @@ from hotstar_sync.db.lifecycle import expire_and_restore
 from hotstar_sync.db.runs import Conn
 from hotstar_sync.db.writer import PageCounts
 from hotstar_sync.errors import ConfigError, DatabaseError
+from hotstar_sync.jobs import children
 from hotstar_sync.jobs.probe import ProbeReport, probe
 from hotstar_sync.jobs.reconcile import ReconcileReport, run_reconcile
-from hotstar_sync.jobs.session import Progress, now, session
+from hotstar_sync.jobs.session import Progress, Session, now, session
 from hotstar_sync.model.content import MOVIE, ContentType
 from hotstar_sync.model.windows import Range, Window
 
@@ -47,6 +53,8 @@ class SyncReport:
     unverified: list[str] = field(default_factory=list)
     probe: ProbeReport | None = None
     reconcile: ReconcileReport | None = None
+    content_type: str = "movie"
+    parents: int | None = None  # parents asked, for a type searched per parent
 
 
 _LAST_UPPER = """
@@ -78,54 +86,97 @@ def sync(
     url: str | None = None,
 ) -> SyncReport:
     """Poll the changes since the last run; then reconcile if asked, or (None) if due."""
-    started = time.monotonic()
+    reports = sync_types(
+        settings, [content_type], reconcile=reconcile, force=force, progress=progress, url=url
+    )
+    return reports[0]
+
+
+def sync_types(
+    settings: Settings,
+    kinds: Sequence[ContentType],
+    *,
+    reconcile: bool | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    url: str | None = None,
+) -> list[SyncReport]:
+    """Sync each of `kinds`, in order (parents before children), through one session."""
     with session(settings, url) as s:
-        upper = _scalar(s.lock_conn, _LAST_UPPER, content_type)
-        if upper is None:
-            raise ConfigError(
-                f"no completed ingest of {content_type.name} items in this database yet",
-                hint="run `hotstar-sync ingest` first",
+        return [sync_in(s, kind, reconcile, force, progress) for kind in kinds]
+
+
+def sync_in(
+    s: Session,
+    content_type: ContentType,
+    reconcile: bool | None,
+    force: bool,
+    progress: Progress | None,
+) -> SyncReport:
+    started, requests_before = time.monotonic(), s.client.stats.requests
+    upper = _scalar(s.lock_conn, _LAST_UPPER, content_type)
+    if upper is None:
+        raise ConfigError(
+            f"no completed ingest of {content_type.name} items in this database yet",
+            hint=f"run `hotstar-sync ingest --type {content_type.name}` first",
+        )
+    frm, to = int(upper) - s.settings.lookback_seconds, now()
+    age = _scalar(s.lock_conn, _LAST_PASS, content_type)
+    due = age is None or age >= s.settings.reconcile_every_days * SECONDS_PER_DAY
+    run_reconcile_now = bool(reconcile) or (reconcile is None and due)
+    run = s.start("daily", content_type, from_update_date=frm, to_update_date=to)
+    log.info("sync started", run=run.id, type=content_type.name, from_update_date=frm, to=to)
+    probed: ProbeReport | None = None
+    parents: int | None = None
+    with s.running(run):
+        if content_type.parent is not None:
+            changed = children.changed_parents(s.conn, content_type, s.settings.lookback_seconds)
+            kids = children.refresh(
+                s, run, content_type, changed, everything=False, force=force, progress=progress
             )
-        frm, to = int(upper) - s.settings.lookback_seconds, now()
-        age = _scalar(s.lock_conn, _LAST_PASS, content_type)
-        due = age is None or age >= s.settings.reconcile_every_days * SECONDS_PER_DAY
-        run_reconcile_now = bool(reconcile) or (reconcile is None and due)
-        run = s.start("daily", content_type, from_update_date=frm, to_update_date=to)
-        log.info("sync started", run=run.id, from_update_date=frm, to_update_date=to)
-        probed: ProbeReport | None = None
-        with s.running(run):
+            parents, counts, unverified = kids.parents, kids.counts, kids.unverified
+            verified, refused = kids.verified, kids.refused
+        else:
             window = Window(update=Range(frm, to))
             result = s.scan(run, content_type, window, progress=progress)
-            expired, unexpired = expire_and_restore(s.conn, content_type, run.id, time.time())
-            status = "completed" if result.verified else "incomplete"
-            if status == "completed" and not run_reconcile_now:
-                # A reconcile would find every deletion anyway; otherwise count and bisect.
-                probed = probe(s, content_type, run, force=force)
-                if probed.refused:
-                    status = "refused"
-            details = {"probe": probed.details()} if probed else None
-            s.finish(run, status, result.unverified or None, details)
-        report = SyncReport(
-            run.id,
-            status,
-            frm,
-            to,
-            result.totals.counts + (probed.counts if probed else PageCounts()),
-            expired,
-            unexpired,
-            s.client.stats.requests,
-            time.monotonic() - started,
-            result.unverified,
-            probe=probed,
-        )
-        if probed is not None and probed.fell_back and reconcile is not False:
-            log.info("count probe too costly: reconciling instead", drift=probed.drift)
-            run_reconcile_now = True
-        if run_reconcile_now:
-            report.reconcile = run_reconcile(s, content_type, force=force, progress=progress)
+            counts, unverified, verified = result.totals.counts, result.unverified, result.verified
+            refused = False
+        expired, unexpired = expire_and_restore(s.conn, content_type, run.id, time.time())
+        status = "completed" if verified else "incomplete"
+        if status == "completed" and not run_reconcile_now and content_type.probe:
+            # A reconcile would find every deletion anyway; otherwise count and bisect.
+            probed = probe(s, content_type, run, force=force)
+            refused = probed.refused
+        if status == "completed" and refused:
+            status = "refused"
+        details: dict[str, object] = {"probe": probed.details()} if probed else {}
+        if parents is not None:
+            details["parents_asked"] = parents
+        s.finish(run, status, unverified or None, details or None)
+    report = SyncReport(
+        run.id,
+        status,
+        frm,
+        to,
+        counts + (probed.counts if probed else PageCounts()),
+        expired,
+        unexpired,
+        s.client.stats.requests - requests_before,
+        time.monotonic() - started,
+        unverified,
+        probe=probed,
+        content_type=content_type.name,
+        parents=parents,
+    )
+    if probed is not None and probed.fell_back and reconcile is not False:
+        log.info("count probe too costly: reconciling instead", drift=probed.drift)
+        run_reconcile_now = True
+    if run_reconcile_now:
+        report.reconcile = run_reconcile(s, content_type, force=force, progress=progress)
     log.info(
         "sync finished",
         run=report.run_id,
+        type=content_type.name,
         status=report.status,
         added=report.counts.added,
         updated=report.counts.updated,

@@ -10,7 +10,7 @@ endpoints") become more descriptions, not more code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 #: How a column is typed. `int` is PostgreSQL INTEGER and `bigint` BIGINT: the validator
 #: checks each value's range so that one absurd number cannot fail a whole page's COPY.
@@ -18,6 +18,9 @@ ColumnKind = Literal["text", "int", "bigint", "bool", "jsonb"]
 
 #: The JSON shape a `jsonb` column holds.
 JsonShape = Literal["array", "object"]
+
+#: Fixed query parameters, as (name, value) pairs: hashable, so a window can carry them.
+Params = tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,27 @@ class ContentType:
     #: Fields that decide soft deletion (design, "Incremental sync"); None: the type has none.
     status_field: str | None = "assetStatus"
     end_field: str | None = "endDate"
+    #: The JSON type of the id field: a show's contentId is a number (API contract, "Movie
+    #: item"); the mirror stores every contentId as text.
+    id_json: Literal["string", "number"] = "string"
+    #: The `orderBy` of a scan: a stable order (channels: their list orders by esUpdateDate).
+    order_field: str = "contentId"
+    #: The field `fromUpdateDate`/`toUpdateDate` filter on, and its unit per second
+    #: (channels: `esUpdateDate`, epoch milliseconds).
+    update_field: str = "updateDate"
+    update_unit: int = 1
+    #: Disjoint filter sets whose union is the whole catalogue; each is enumerated
+    #: completely (matches: `live=true` and `live=false`). `((),)`: the type is one part.
+    partitions: tuple[Params, ...] = ((),)
+    #: A type searched per parent (seasons: `showId` required): the parent type's name, the
+    #: query parameter, and the parent's field whose value it takes (the show's numeric id).
+    parent: str | None = None
+    parent_param: str | None = None
+    parent_field: str = "id"
+    #: The item field naming its parent (a season's `showId`): per-parent deletion detection.
+    parent_ref: str | None = None
+    #: Whether a count probe applies: a type searched per parent has no catalogue-wide count.
+    probe: bool = True
     by_field: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +90,10 @@ class ContentType:
         for name in (self.id_field, *self.unique_fields):
             if name not in by_field or not by_field[name].required:
                 raise ValueError(f"{self.name}: key field {name} must be a required column")
+        if (self.parent is None) != (self.parent_param is None) or (
+            self.parent_ref is not None and self.parent_ref not in by_field
+        ):
+            raise ValueError(f"{self.name}: a parent needs its parameter and a mapped reference")
         object.__setattr__(self, "by_field", by_field)
 
     @property
@@ -92,20 +120,17 @@ def _array(field: str, column: str) -> Column:
     return Column(field, column, "jsonb", shape="array")
 
 
-#: The seed's hotstar_movies columns and its save_movie field mapping.
-MOVIE = ContentType(
-    name="movie",
-    path="/movie/search",
-    table="hotstar_movies",
-    columns=(
+def _media(*, duration: bool = True) -> tuple[Column, ...]:
+    """The fields movies, shows, episodes and matches share (API contract: "other types
+    share most fields"), in the seed's hotstar_movies mapping."""
+    return (
         Column("id", "hotstar_id", "bigint", required=True),
-        # A digit string for movies (API contract, "Movie item"); VARCHAR(50).
-        Column("contentId", "content_id", "text", required=True, max_length=50, pattern=r"^\d+$"),
+        _content_id(),
         Column("title", "title", "text", required=True, max_length=500),
         _text("description", "description"),
         _text("contentType", "content_type", 50),
         Column("year", "year", "int"),
-        Column("duration", "duration", "int"),
+        *((Column("duration", "duration", "int"),) if duration else ()),
         _array("genre", "genre"),
         _array("lang", "lang"),
         _array("langObjs", "lang_objs"),
@@ -135,7 +160,109 @@ MOVIE = ContentType(
         _text("parentalRatingName", "parental_rating_name", 50),
         Column("channelObject", "channel_object", "jsonb", shape="object"),
         Column("updateDate", "api_update_date", "bigint"),
+    )
+
+
+def _dates() -> tuple[Column, ...]:
+    """Status and dates: every type carries them, and deletion is decided on them."""
+    return (
+        _text("assetStatus", "asset_status", 50),
+        Column("startDate", "start_date", "bigint"),
+        Column("endDate", "end_date", "bigint"),
+        Column("updateDate", "api_update_date", "bigint"),
+    )
+
+
+def _content_id() -> Column:
+    # A digit string (for shows a JSON number, stored as its digits); VARCHAR(50).
+    return Column("contentId", "content_id", "text", required=True, max_length=50, pattern=r"^\d+$")
+
+
+#: The seed's hotstar_movies columns and its save_movie field mapping.
+MOVIE = ContentType(name="movie", path="/movie/search", table="hotstar_movies", columns=_media())
+
+SHOW = ContentType(
+    name="show",
+    path="/show/search",
+    table="hotstar_shows",
+    columns=_media(duration=False),  # a show's running time is its episodes'
+    id_json="number",
+)
+
+#: Seasons are asked for per show (`showId`, the show's numeric `id`: API contract).
+SEASON = ContentType(
+    name="season",
+    path="/season/search",
+    table="hotstar_seasons",
+    columns=(
+        Column("id", "hotstar_id", "bigint", required=True),
+        _content_id(),
+        Column("showId", "show_id", "bigint", required=True),
+        Column("displaySeasonNo", "display_season_no", "int"),
+        Column("episodeCnt", "episode_cnt", "int"),
+        Column("title", "title", "text", required=True, max_length=500),
+        Column("channelId", "channel_id", "bigint"),
+        Column("categoryId", "category_id", "bigint"),
+        _array("images", "images"),
+        _text("thumbnail", "thumbnail"),
+        *_dates(),
+    ),
+    filters=frozenset({"fromStartDate", "toStartDate", "fromUpdateDate", "toUpdateDate"}),
+    parent="show",
+    parent_param="showId",
+    parent_ref="showId",
+    probe=False,
+)
+
+EPISODE = ContentType(
+    name="episode",
+    path="/episode/search",
+    table="hotstar_episodes",
+    columns=(
+        *_media(),
+        Column("episodeNo", "episode_no", "int"),
+        Column("seasonNo", "season_no", "int"),
+        Column("seasonId", "season_id", "bigint"),
+        Column("showId", "show_id", "bigint"),
     ),
 )
 
-CONTENT_TYPES: dict[str, ContentType] = {kind.name: kind for kind in (MOVIE,)}
+MATCH = ContentType(
+    name="match",
+    path="/match/search",
+    table="hotstar_matches",
+    columns=(
+        *_media(),
+        Column("sportsSeasonId", "sports_season_id", "bigint"),
+        Column("tournamentId", "tournament_id", "bigint"),
+        Column("siMatchId", "si_match_id", "bigint"),
+        _text("gameName", "game_name", 100),
+        Column("live", "live", "bool"),
+    ),
+    # Sports VoD and live clips are two lists (API contract: `live=true|false`).
+    partitions=((("live", True),), (("live", False),)),
+)
+
+CHANNEL = ContentType(
+    name="channel",
+    path="/channel/list",
+    table="hotstar_channels",
+    columns=(
+        Column("id", "hotstar_id", "bigint", required=True),
+        _content_id(),
+        Column("name", "name", "text", required=True, max_length=500),
+        _array("enabledPlatforms", "enabled_platforms"),
+        *_dates(),
+        Column("esUpdateDate", "es_update_date", "bigint"),
+    ),
+    filters=frozenset({"fromStartDate", "toStartDate", "fromUpdateDate", "toUpdateDate"}),
+    order_by=("esUpdateDate", "contentId"),
+    order_field="esUpdateDate",
+    update_field="esUpdateDate",
+    update_unit=1000,
+)
+
+#: Every type, parents before the types searched per parent.
+CONTENT_TYPES: dict[str, ContentType] = {
+    kind.name: kind for kind in (MOVIE, SHOW, SEASON, EPISODE, MATCH, CHANNEL)
+}

@@ -7,6 +7,10 @@ answer whether the API treats bounds as inclusive, half-open or exclusive (the g
 not say). Neighbouring windows therefore overlap by a boundary second; items answered
 outside a window's box are its "edge" and are owned by a neighbour.
 
+A window may also carry fixed parameters (a season search's `showId`, a match partition's
+`live`) and the unit of its update filter (channels filter `esUpdateDate` in milliseconds):
+the box's updateDate range stays in seconds, and only its request is scaled.
+
 Splitting chooses boundaries from startDates actually seen (a sample), not the calendar,
 and gives a heavily shared second (a bulk-import stamp) a window of its own.
 """
@@ -53,21 +57,32 @@ class Window:
     update: Range = field(default_factory=Range)
     premium: bool | None = None
     order: str = "asc"
+    #: Parameters every request of this window carries, as (name, value) pairs.
+    fixed: tuple[tuple[str, Any], ...] = ()
+    #: Units of the update filter per second (1000: epoch milliseconds).
+    update_unit: int = 1
 
     @property
     def key(self) -> str:
         """A stable text key (checkpoints are stored under it)."""
         premium = "" if self.premium is None else str(self.premium).lower()
-        return f"start={self.start.text()};update={self.update.text()};premium={premium}"
+        key = f"start={self.start.text()};update={self.update.text()};premium={premium}"
+        # Only windows with fixed parameters say so: plain windows keep their old keys.
+        return key + "".join(f";{name}={_text(value)}" for name, value in self.fixed)
 
     def params(self) -> dict[str, Any]:
         """Filter parameters of a request for this window (see the module docstring)."""
-        out: dict[str, Any] = {}
-        for prefix, rng in (("StartDate", self.start), ("UpdateDate", self.update)):
+        out: dict[str, Any] = dict(self.fixed)
+        for prefix, rng, unit in (
+            ("StartDate", self.start, 1),
+            ("UpdateDate", self.update, self.update_unit),
+        ):
+            # Widened by a whole second at each closed end; in a finer unit the upper bound
+            # reaches the last unit of that second (e.g. its 999th millisecond).
             if rng.lo is not None:
-                out[f"from{prefix}"] = rng.lo - 1
+                out[f"from{prefix}"] = (rng.lo - 1) * unit
             if rng.hi is not None:
-                out[f"to{prefix}"] = rng.hi + 1
+                out[f"to{prefix}"] = (rng.hi + 1) * unit + unit - 1
         if self.premium is not None:
             out["premium"] = self.premium
         return out
@@ -80,15 +95,26 @@ class Window:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "start": [self.start.lo, self.start.hi],
             "update": [self.update.lo, self.update.hi],
             "premium": self.premium,
         }
+        if self.fixed:
+            out["fixed"] = [list(pair) for pair in self.fixed]
+        if self.update_unit != 1:
+            out["update_unit"] = self.update_unit
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Window:
-        return cls(Range(*data["start"]), Range(*data["update"]), data.get("premium"))
+        return cls(
+            Range(*data["start"]),
+            Range(*data["update"]),
+            data.get("premium"),
+            fixed=tuple((name, value) for name, value in data.get("fixed", [])),
+            update_unit=data.get("update_unit", 1),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +127,15 @@ class ItemMark:
     premium: Any
 
     @classmethod
-    def of(cls, item: dict[str, Any]) -> ItemMark:
-        return cls(
-            str(item.get("contentId")),
-            item.get("startDate"),
-            item.get("updateDate"),
-            item.get("premium"),
-        )
+    def of(
+        cls, item: dict[str, Any], update_field: str = "updateDate", update_unit: int = 1
+    ) -> ItemMark:
+        """The mark of `item`; its update second is read from `update_field`, which the
+        type's update filter looks at (channels: `esUpdateDate`, in milliseconds)."""
+        update = item.get(update_field)
+        if update_unit != 1 and isinstance(update, int) and not isinstance(update, bool):
+            update //= update_unit
+        return cls(str(item.get("contentId")), item.get("startDate"), update, item.get("premium"))
 
     def to_json(self) -> list[Any]:
         return [self.content_id, self.start, self.update, self.premium]
@@ -132,6 +160,10 @@ class WindowResult:
         if self.is_plan:
             return "split"
         return "done" if self.verified else "unverified"
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _ints(values: Iterable[Any]) -> list[int]:

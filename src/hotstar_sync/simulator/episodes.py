@@ -16,8 +16,17 @@ if TYPE_CHECKING:
     from hotstar_sync.simulator.content import Core
 
 DEEPLINK = "https://www.hotstar.example/in/shows"
-#: A show's fields its episodes repeat, when the show has them (optional fields stay so).
-INHERITED = ("genre", "lang", "langObjs", "actors", "directors", "producers", "channelObject")
+#: A show's fields its episodes repeat, when the show has them (optional fields stay so),
+#: and the JSON type each must have to be passed on.
+INHERITED: dict[str, type] = {
+    "genre": list,
+    "lang": list,
+    "langObjs": list,
+    "actors": list,
+    "directors": list,
+    "producers": list,
+    "channelObject": dict,
+}
 
 
 def episode_context(show: dict[str, Any], season: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +35,11 @@ def episode_context(show: dict[str, Any], season: dict[str, Any]) -> dict[str, A
     A malformed show passes on only the fields that have the right type, so its episodes
     are not broken by accident.
     """
-    context = {name: show[name] for name in INHERITED if isinstance(show.get(name), list | dict)}
+    # By each field's own type: a show whose genre is broken into an object must not pass
+    # that object on as its episodes' genre.
+    context = {
+        name: show[name] for name, kind in INHERITED.items() if isinstance(show.get(name), kind)
+    }
     rating, rating_id = RATINGS[show["id"] % len(RATINGS)]
     title = show["title"] if isinstance(show["title"], str) else "Untitled"
     return context | {
