@@ -2,9 +2,10 @@
 
 The pass is planned from the mirror's own startDate distribution (windows of ~8,900 items:
 nine requests each, almost none wasted) and refreshes every item. A row the pass did not see
-is a *candidate*: its window is walked once more, and only a row missing from both walks is
-soft-deleted as 'vanished' (design, "Complete enumeration": one sighting proves nothing under
-churn). Nothing is deleted when the pass was incomplete, nor — unless forced — when more than
+is a *candidate*: it is looked for once more (in its own second, or in its planned window
+when there are many), and only a row missing from both looks is soft-deleted as 'vanished'
+(design, "Complete enumeration": one sighting proves nothing under churn). Nothing is deleted
+when the pass was incomplete, nor — unless forced — when more than
 HOTSTAR_DELETE_GUARD_FRACTION of the live rows would go ('refused').
 
 A type split into partitions (matches: live=true|false) is scanned partition by partition,
@@ -14,6 +15,7 @@ parent (seasons) asks every parent (`jobs.children`).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -27,7 +29,8 @@ from hotstar_sync.db.writer import PageCounts
 from hotstar_sync.jobs import children
 from hotstar_sync.jobs.session import Progress, Session, session
 from hotstar_sync.model.content import MOVIE, ContentType
-from hotstar_sync.model.windows import Window, WindowResult, plan_from_counts
+from hotstar_sync.model.probe import MirrorIndex
+from hotstar_sync.model.windows import Range, Window, WindowResult, plan_from_counts
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +83,21 @@ def reconcile_types(
         return [run_reconcile(s, kind, force=force, progress=progress) for kind in kinds]
 
 
+def _second_sighting(
+    windows: list[Window], present: dict[str, tuple[int | None, bool]], candidates: set[str]
+) -> list[Window]:
+    """Where to look once more for rows the pass did not see: each candidate's own second
+    (usually one request each), or — when there are many — the planned windows holding
+    them (nine requests each), whichever asks less."""
+    seconds = sorted({sd for c in candidates if isinstance(sd := present[c][0], int)})
+    holding = [w for w in windows if any(sd in w.start for sd in seconds)]
+    index = MirrorIndex(sd for sd, _ in present.values() if isinstance(sd, int))
+    by_window = sum(max(1, math.ceil(index.count(w.start) / 998)) for w in holding)
+    if len(seconds) <= by_window:
+        return [Window(start=Range(sd, sd)) for sd in seconds]
+    return holding
+
+
 def run_reconcile(
     s: Session, kind: ContentType, *, force: bool, progress: Progress | None = None
 ) -> ReconcileReport:
@@ -104,9 +122,8 @@ def run_reconcile(
         counts = result.totals.counts
         candidates = set(present) - result.seen
         if candidates and result.verified:
-            again = [w for w in windows if any(present[c][0] in w.start for c in candidates)]
             stray = {c for c in candidates if not isinstance(present[c][0], int)}
-            for window in again:
+            for window in _second_sighting(windows, present, candidates - stray):
                 second = s.scan(run, kind, window, collect_ids=True)
                 candidates -= second.seen
                 counts = counts + second.totals.counts
