@@ -250,3 +250,20 @@ def test_changes_command_prints_the_feed_as_json_lines(db_url):
     assert bad.stderr.splitlines()[0] == (
         "error: --since: 'yesterday' is neither a run id nor an ISO-8601 time"
     )
+
+
+def test_sync_of_every_type_skips_the_types_never_loaded(db_url):
+    config = SimulatorConfig(movies=500, seed=2, rate_limit=0, shows=0, episodes=0, matches=0)
+    with serve_in_thread(config) as sim:
+        env = {
+            "DATABASE_URL": db_url,
+            "HOTSTAR_API_BASE_URL": sim.base_url,
+            "HOTSTAR_RATE_LIMIT_RPS": "0",
+        }
+        nothing = CliRunner().invoke(app, ["sync"], env=env)
+        assert nothing.exit_code == 2
+        assert nothing.stderr.splitlines()[0] == "error: no completed ingest in this database yet"
+        ingest(settings_for(sim.base_url, db_url))  # movies only
+        result = CliRunner().invoke(app, ["sync", "--no-reconcile"], env=env)
+    assert result.exit_code == 0, result.output
+    assert [r["content_type"] for r in sync_log(db_url)] == ["movie", "movie"]

@@ -47,10 +47,15 @@ def schedule() -> None:
     url = database_url(cfg)
     schema.require_head(url)
     # Imported here: the scheduler takes any callable, and only this command runs the sync.
-    from hotstar_sync.jobs.sync import sync
+    from hotstar_sync.jobs.sync import sync_types
+    from hotstar_sync.model.content import CONTENT_TYPES
+
+    def job() -> None:
+        # Every type the database has loaded, like `hotstar-sync sync --type all`.
+        sync_types(cfg, list(CONTENT_TYPES.values()), url=url, only_ingested=True)
 
     log.info("scheduler starting", cron=cfg.sync_cron, timezone=cfg.timezone)
-    Scheduler(lambda: sync(cfg, url=url), trigger).run_until_stopped()
+    Scheduler(job, trigger).run_until_stopped()
 
 
 def _count(value: Any) -> str:

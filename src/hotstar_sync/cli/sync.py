@@ -11,7 +11,7 @@ from rich.table import Table
 
 from hotstar_sync.cli._app import app, handle_errors, settings
 from hotstar_sync.cli._progress import progress_display
-from hotstar_sync.cli._types import label, resolve, type_option
+from hotstar_sync.cli._types import ALL, label, resolve, type_option
 from hotstar_sync.db.changes import CHANGES, changes_since
 from hotstar_sync.db.connect import connect, database_url
 from hotstar_sync.errors import ConfigError, DeletionGuardError, DriftError, IncompletePassError
@@ -65,6 +65,7 @@ def sync(
             force=force,
             progress=progress,
             url=database_url(cfg),
+            only_ingested=kind == ALL,
         )
     for report in reports:
         _report_sync(report)

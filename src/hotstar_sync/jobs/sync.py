@@ -100,9 +100,24 @@ def sync_types(
     force: bool = False,
     progress: Progress | None = None,
     url: str | None = None,
+    only_ingested: bool = False,
 ) -> list[SyncReport]:
-    """Sync each of `kinds`, in order (parents before children), through one session."""
+    """Sync each of `kinds`, in order (parents before children), through one session.
+
+    With `only_ingested` (`--type all`, the scheduler), a type that was never loaded is
+    skipped with a log line rather than an error: a deployment may mirror movies alone."""
     with session(settings, url) as s:
+        if only_ingested:
+            loaded = [k for k in kinds if _scalar(s.lock_conn, _LAST_UPPER, k) is not None]
+            if not loaded:
+                raise ConfigError(
+                    "no completed ingest in this database yet",
+                    hint="run `hotstar-sync ingest` first",
+                )
+            for kind in kinds:
+                if kind not in loaded:
+                    log.info("sync skipped: no completed ingest", type=kind.name)
+            kinds = loaded
         return [sync_in(s, kind, reconcile, force, progress) for kind in kinds]
 
 
