@@ -139,7 +139,7 @@ def run_ingest(db_url: str, api_url: str, rps: float) -> ChildRun:
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-m", "hotstar_sync", "ingest"],
+            [sys.executable, "-m", "hotstar_sync", "ingest", "--type", "movie"],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
