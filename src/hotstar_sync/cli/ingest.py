@@ -8,7 +8,6 @@ from hotstar_sync.cli._app import app, err_console, handle_errors, settings
 from hotstar_sync.cli._progress import progress_display
 from hotstar_sync.cli._types import label, resolve, type_option
 from hotstar_sync.config import Settings
-from hotstar_sync.db import migrate
 from hotstar_sync.db.connect import database_url
 from hotstar_sync.errors import IncompletePassError
 from hotstar_sync.jobs import ingest as ingest_job
@@ -105,6 +104,8 @@ def demo(
                 "akamai_secret_file": None,
             }
         )
+        from hotstar_sync.db import migrate  # Alembic: the demo sets up its own schema
+
         migrate.upgrade(url)
         reports = run_ingest(cfg, url, resolve("all"))
     for report in reports:
