@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -120,8 +120,13 @@ def _produce(
 
     claims = _claimer(content_type)
     try:
+        key = content_type.id_field
         for page in pages:
             rows, rejects = prepare(content_type, page.items, time.time())
+            # Once prepared, a page's parsed items (~10 MB of dicts) are not needed: only
+            # their ids travel on (for counting and for the ids a pass has seen), so the
+            # pages waiting for a writer hold their rows and little else.
+            page = replace(page, items=[{key: item.get(key)} for item in page.items])
             if not put(_Prepared(page, rows, rejects, claims(rows, rejects))):
                 return
         put(_Done())
