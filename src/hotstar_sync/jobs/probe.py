@@ -62,6 +62,7 @@ class ProbeReport:
             "windows_fetched": len(self.leaves),
             "missing": self.missing,
             "vanished": self.vanished,
+            "would_vanish": self.would_vanish,
             "refused": self.refused,
             "fell_back": self.fell_back,
         }

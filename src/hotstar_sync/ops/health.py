@@ -11,6 +11,8 @@ The rules (docs/operations.md):
 - the last daily sync started over 26 hours ago                   CRITICAL
 - the last daily sync failed                                      CRITICAL
 - the last daily sync was incomplete or abandoned                 WARNING
+- the last daily sync's count probe found vanished rows, but the
+  deletion guard held them back (status 'refused')                WARNING
 - no daily sync yet, and no complete pass in the last 26 hours    CRITICAL
 - the last complete pass (a 'completed' initial or reconcile)
   is older than HOTSTAR_RECONCILE_EVERY_DAYS + 1 days             WARNING
@@ -65,6 +67,8 @@ class RunRow:
     reason: str | None = None
     #: How many windows the run could not verify.
     unverified: int = 0
+    #: A daily sync's count probe (`jobs.probe.ProbeReport.details`), when it ran one.
+    probe: dict[str, Any] | None = None
 
     @property
     def ended_at(self) -> datetime:
@@ -192,6 +196,16 @@ def _daily(history: History, limits: Limits) -> list[Finding]:
                 "its process ended without finishing",
             )
         )
+    elif last.status == "refused":
+        probe = last.probe or {}
+        found.append(
+            Finding(
+                Level.WARNING,
+                f"deletion guard tripped: the count probe of {_run_name(last)} "
+                f"({at(last.started_at)}) found {probe.get('would_vanish', '?')} vanished "
+                "row(s) and deleted nothing; review it, then run `hotstar-sync sync --force`",
+            )
+        )
     return found
 
 
@@ -248,6 +262,13 @@ def _summary(history: History) -> Finding:
             f"last daily sync {history.last_daily.status} "
             f"{_hours(history.now - history.last_daily.started_at)} ago"
         )
+        probe = history.last_daily.probe
+        if probe and probe.get("drift"):
+            parts.append(
+                f"its count probe found drift {probe['drift']:+} (API {probe['api_total']:,}, "
+                f"mirror {probe['mirror_total']:,}): {probe.get('missing', 0)} missing item(s) "
+                f"stored, {probe.get('vanished', 0)} row(s) vanished"
+            )
     else:
         parts.append("no daily sync due yet")
     if history.last_complete_pass is not None:
@@ -278,7 +299,8 @@ _COLUMNS = """
 SELECT id, sync_type, status, started_at, completed_at,
        CASE jsonb_typeof(errors) WHEN 'array' THEN errors -> -1 #>> '{}' END AS reason,
        CASE jsonb_typeof(incomplete_windows)
-         WHEN 'array' THEN jsonb_array_length(incomplete_windows) ELSE 0 END AS unverified
+         WHEN 'array' THEN jsonb_array_length(incomplete_windows) ELSE 0 END AS unverified,
+       details -> 'probe' AS probe
 FROM hotstar_sync_log
 """
 _LAST_DAILY = _COLUMNS + "WHERE sync_type = 'daily' ORDER BY started_at DESC, id DESC LIMIT 1"
