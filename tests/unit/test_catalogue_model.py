@@ -13,7 +13,9 @@ from hotstar_sync.model.windows import ItemMark, Range, Window
 
 def test_every_type_is_described_once_parents_first():
     assert list(CONTENT_TYPES) == ["movie", "show", "season", "episode", "match", "channel"]
-    assert SHOW.id_json == "number" and SEASON.parent == "show" and not SEASON.probe
+    assert (
+        SHOW.by_field["contentId"].kind == "digits" and SEASON.parent == "show" and not SEASON.probe
+    )
     assert MATCH.partitions == ((("live", True),), (("live", False),))
     assert (CHANNEL.order_field, CHANNEL.update_field, CHANNEL.update_unit) == (
         "esUpdateDate",
@@ -67,3 +69,20 @@ def test_a_scan_over_partitions_asks_each_with_its_parameters_and_sums_them():
     assert [p["live"] for p in asked] == [True, False]
     assert sum(len(p.items) for p in pages) == 3
     assert scanner.result.verified and scanner.result.total == 3
+
+
+def test_a_shows_numeric_content_id_is_stored_as_its_digits_and_kept_as_a_number():
+    import orjson
+
+    from hotstar_sync.model.content import MOVIE
+    from hotstar_sync.model.validate import prepare, row_columns
+
+    item = {"id": 7, "contentId": 1260012345, "title": "A show", "startDate": 0}
+    (row,), rejects = prepare(SHOW, [item], now=0)
+    values = dict(zip(row_columns(SHOW), row, strict=True))
+    assert not rejects and values["content_id"] == "1260012345"
+    assert orjson.loads(values["raw_response"])["contentId"] == 1260012345
+    for bad in (True, -5, "12a"):
+        assert prepare(SHOW, [{**item, "contentId": bad}], now=0)[0] == []
+    # A movie's contentId is a digit string by contract: a number is quarantined.
+    assert prepare(MOVIE, [item], now=0)[0] == []

@@ -33,7 +33,7 @@ from hotstar_sync.errors import DatabaseError
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.validate import Reject, Row, row_columns
 
-_STAGE_TYPES = {"text": "text", "int": "int4", "bigint": "int8", "bool": "bool"}
+_STAGE_TYPES = {"text": "text", "digits": "text", "int": "int4", "bigint": "int8", "bool": "bool"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from hotstar_sync.api.token import Token, TokenProvider
 from hotstar_sync.config import Settings
 from hotstar_sync.db import schema
 from hotstar_sync.db.connect import connect, database_url
-from hotstar_sync.db.numeric_ids import NumericIdWriter
 from hotstar_sync.db.runs import Conn, Run, finish_run, job_lock, resumable_run, start_run
 from hotstar_sync.db.tokens import record_token
 from hotstar_sync.db.writer import PageCounts, PageWriter
@@ -127,8 +126,7 @@ class Session:
                 seen.update(str(item.get(kind.id_field)) for item in page.items)
             progress.on_page(page, counts, client.stats.requests)
 
-        writer_class = NumericIdWriter if kind.id_json == "number" else PageWriter
-        writer = writer_class(self.conn, kind, run.id)
+        writer = PageWriter(self.conn, kind, run.id)
         totals = run_pass(scanner, writer, kind, on_page, root=root)
         return PassResult(totals, scanner, seen)
 

@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 #: How a column is typed. `int` is PostgreSQL INTEGER and `bigint` BIGINT: the validator
 #: checks each value's range so that one absurd number cannot fail a whole page's COPY.
-ColumnKind = Literal["text", "int", "bigint", "bool", "jsonb"]
+#: "digits": a key stored as text that the API sends as a digit string, or as a number
+#: (a show's contentId: API contract) which is stored as its digits.
+ColumnKind = Literal["text", "digits", "int", "bigint", "bool", "jsonb"]
 
 #: The JSON shape a `jsonb` column holds.
 JsonShape = Literal["array", "object"]
@@ -60,9 +62,6 @@ class ContentType:
     #: Fields that decide soft deletion (design, "Incremental sync"); None: the type has none.
     status_field: str | None = "assetStatus"
     end_field: str | None = "endDate"
-    #: The JSON type of the id field: a show's contentId is a number (API contract, "Movie
-    #: item"); the mirror stores every contentId as text.
-    id_json: Literal["string", "number"] = "string"
     #: The `orderBy` of a scan: a stable order (channels: their list orders by esUpdateDate).
     order_field: str = "contentId"
     #: The field `fromUpdateDate`/`toUpdateDate` filter on, and its unit per second
@@ -120,12 +119,12 @@ def _array(field: str, column: str) -> Column:
     return Column(field, column, "jsonb", shape="array")
 
 
-def _media(*, duration: bool = True) -> tuple[Column, ...]:
+def _media(*, duration: bool = True, numeric_id: bool = False) -> tuple[Column, ...]:
     """The fields movies, shows, episodes and matches share (API contract: "other types
     share most fields"), in the seed's hotstar_movies mapping."""
     return (
         Column("id", "hotstar_id", "bigint", required=True),
-        _content_id(),
+        _content_id("digits" if numeric_id else "text"),
         Column("title", "title", "text", required=True, max_length=500),
         _text("description", "description"),
         _text("contentType", "content_type", 50),
@@ -173,9 +172,9 @@ def _dates() -> tuple[Column, ...]:
     )
 
 
-def _content_id() -> Column:
+def _content_id(kind: ColumnKind = "text") -> Column:
     # A digit string (for shows a JSON number, stored as its digits); VARCHAR(50).
-    return Column("contentId", "content_id", "text", required=True, max_length=50, pattern=r"^\d+$")
+    return Column("contentId", "content_id", kind, required=True, max_length=50, pattern=r"^\d+$")
 
 
 #: The seed's hotstar_movies columns and its save_movie field mapping.
@@ -185,8 +184,8 @@ SHOW = ContentType(
     name="show",
     path="/show/search",
     table="hotstar_shows",
-    columns=_media(duration=False),  # a show's running time is its episodes'
-    id_json="number",
+    # A show's running time is its episodes'; its contentId is a number (API contract).
+    columns=_media(duration=False, numeric_id=True),
 )
 
 #: Seasons are asked for per show (`showId`, the show's numeric `id`: API contract).

@@ -63,6 +63,16 @@ def _field_schema(column: Column) -> cs.TypedDictField:
             max_length=column.max_length,
             pattern=column.pattern,
         )
+    elif column.kind == "digits":
+        # A key sent as a digit string, or as a number (shows): stored as its digits.
+        schema = cs.union_schema(
+            [
+                cs.str_schema(
+                    strict=True, min_length=1, max_length=column.max_length, pattern=r"^\d+$"
+                ),
+                cs.no_info_after_validator_function(str, cs.int_schema(strict=True, ge=0)),
+            ]
+        )
     elif column.kind == "bool":
         # Strict: lax mode would read "yes" or 1 as true, which the contract does not allow.
         schema = cs.bool_schema(strict=True)
