@@ -99,17 +99,26 @@ def _second_sighting(
 
 
 def run_reconcile(
-    s: Session, kind: ContentType, *, force: bool, progress: Progress | None = None
+    s: Session,
+    kind: ContentType,
+    *,
+    force: bool,
+    progress: Progress | None = None,
+    api_total: int | None = None,
 ) -> ReconcileReport:
+    """One reconcile of `kind` in session `s`. `api_total`: the catalogue's totalResults,
+    when a count probe has just read it (the pass then need not read it again)."""
     if kind.parent is not None:
         return _reconcile_children(s, kind, force=force, progress=progress)
     started, requests_before = time.monotonic(), s.client.stats.requests
     present = present_rows(s.conn, kind)
     windows = plan(present)
     root = Window()
-    # The root's total is unknown (-1): once its planned children are walked, one size=1
-    # request reads it, and the children's counts must add up to it.
-    known = {root.key: WindowResult(root, -1, children=windows, is_plan=True)}
+    # The root's total, unless a probe just read it, is unknown (-1): once the planned
+    # children are walked, one size=1 request reads it, and their counts must add up to it
+    # (a total that moved in between is read again: api.scan).
+    total = -1 if api_total is None else api_total
+    known = {root.key: WindowResult(root, total, children=windows, is_plan=True)}
     if len(windows) == 1 or kind.partitions != ((),):
         # One window holds the catalogue (no plan to follow), or the plan covers all
         # partitions at once: each partition is then split from its own probe pages.

@@ -187,7 +187,13 @@ def sync_in(
         log.info("count probe too costly: reconciling instead", drift=probed.drift)
         run_reconcile_now = True
     if run_reconcile_now:
-        report.reconcile = run_reconcile(s, content_type, force=force, progress=progress)
+        report.reconcile = run_reconcile(
+            s,
+            content_type,
+            force=force,
+            progress=progress,
+            api_total=probed.api_total if probed is not None else None,
+        )
     log.info(
         "sync finished",
         run=report.run_id,
