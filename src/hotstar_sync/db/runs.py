@@ -137,10 +137,6 @@ def finish_run(
     )
 
 
-def run_row(conn: Conn, run_id: int) -> dict[str, Any]:
-    return _one(conn, "SELECT * FROM hotstar_sync_log WHERE id = %s", (run_id,), commit=False)
-
-
 # -- checkpoints ------------------------------------------------------------------------
 
 
