@@ -184,13 +184,12 @@ def _one(
     params: tuple[Any, ...],
     *,
     required: bool = True,
-    commit: bool = True,
 ) -> dict[str, Any]:
     try:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(sql, params)
             row = cur.fetchone()
-        if commit and not conn.autocommit:
+        if not conn.autocommit:
             conn.commit()
     except psycopg.Error as exc:
         if not conn.autocommit:
