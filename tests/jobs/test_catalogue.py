@@ -14,7 +14,7 @@ from hotstar_sync.jobs.reconcile import reconcile_types
 from hotstar_sync.jobs.sync import sync_types
 from hotstar_sync.model.content import CONTENT_TYPES
 from hotstar_sync.simulator import SimulatorConfig, serve_in_thread
-from tests.jobs.catalogue import assert_type_matches, rows_of
+from tests.jobs.mirror import assert_type_matches, rows_of
 from tests.jobs.test_ingest import settings_for, sync_log
 
 ALL = list(CONTENT_TYPES.values())
