@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hotstar_sync.model.windows import (
+    MAX_PIECES,
     ItemMark,
     Range,
     Window,
@@ -106,3 +107,28 @@ def test_window_key_round_trips_through_json():
     w = Window(Range(None, 5), Range(3, None), premium=True)
     assert Window.from_json(w.to_json()) == w
     assert w.key == "start=..5;update=3..;premium=true"
+
+
+def test_a_huge_window_is_cut_a_few_pieces_at_a_time():
+    sample = list(range(0, 100_000, 100))
+    pieces = split_range(Range(None, None), sample, total=686_432)
+    assert len(pieces) == MAX_PIECES
+
+
+def test_cuts_fall_between_sampled_seconds_when_there_is_room():
+    # Neither neighbour's widened boundary seconds (the cut and the next) hold a sampled
+    # item, so each sampled item is plainly inside or outside both children's answers.
+    sample = list(range(0, 1000, 10))
+    for piece in split_range(Range(None, None), sample, total=30_000, target=10_000)[:-1]:
+        assert piece.hi is not None and piece.hi % 10 == 5
+        assert {piece.hi, piece.hi + 1}.isdisjoint(sample)
+
+
+def test_a_window_surely_excludes_only_what_no_bound_rule_would_return():
+    window = Window(Range(10, 20), premium=True)
+    mark = lambda start, premium=True: ItemMark("1", start, 0, premium)  # noqa: E731
+    assert [window.excludes(mark(s)) for s in (8, 9, 10, 20, 21, 22)] == [
+        True, False, False, False, False, True,
+    ]  # fmt: skip
+    assert window.excludes(mark(15, premium=False))
+    assert not window.excludes(mark(None)) and not window.excludes(mark(15, premium=None))

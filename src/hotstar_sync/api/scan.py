@@ -4,8 +4,10 @@ The scanner asks for a window's first page (orderBy=contentId, which is stable).
 window holds at most 10,000 items it walks the offsets; otherwise it splits the window
 (`model.windows.split_window`: startDate from the probe page's sample, then updateDate
 inside one second, then premium) and recurses; the probe page's items are still yielded
-for storing. A window that cannot be split but holds at most 20,000 items is walked in both
-orders; beyond that it is reported as a gap.
+for storing. They are the lowest contentIds of the parent's answer, so each child knows
+its own lowest ones and starts its walk after them (`_child_prefix`): a split costs no
+page read twice. A window that cannot be split but holds at most 20,000 items is walked
+in both orders; beyond that it is reported as a gap.
 
 Proof of completeness, window by window:
 - a walked window is verified when its distinct ids equal its totalResults, and the total
@@ -27,7 +29,7 @@ windows and reuse the split plans it already made.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -125,27 +127,42 @@ class Scanner:
 
     # -- one window ---------------------------------------------------------------------
 
-    def _scan(self, window: Window) -> ScanGen:
+    def _scan(self, window: Window, prefix: Sequence[ItemMark] = ()) -> ScanGen:
+        """Scan `window`; `prefix` holds its answer's lowest contentIds, known already."""
         known = self._known.get(window.key)
         if known is not None and known.status != "split":
             return known
+        lowest: list[ItemMark] = []
         if known is not None:
             assert known.children is not None
             children, total, requests = known.children, known.total, 0
         else:
-            first = self._get(window, 0)
+            if len(prefix) <= OVERLAP or len(prefix) - OVERLAP + self._size > self._cap:
+                prefix = ()
+            first = self._get(window, max(0, len(prefix) - OVERLAP))
             total, requests = first.total_results, 1
             if total <= self._cap:
-                return (yield from self._walk(window, first))
-            children = split_window(window, [self._mark(i) for i in first.items], total)
+                return (yield from self._walk(window, first, prefix))
+            page = [self._mark(i) for i in first.items]
+            sample = list({m.content_id: m for m in [*prefix, *page]}.values())
+            children = split_window(window, sample, total)
             if not children:
-                return (yield from self._unsplittable(window, first))
+                return (yield from self._unsplittable(window, first, prefix))
             plan = WindowResult(window, total, requests=1, children=children, is_plan=True)
             log.info("window split", window=window.key, total=total, children=len(children))
             yield ScanPage(window, first.items, plan)
+            # The page continues the prefix when the two overlap (see `_child_prefix`).
+            follows = not prefix or not {m.content_id for m in prefix}.isdisjoint(
+                m.content_id for m in page
+            )
+            lowest = (
+                list({m.content_id: m for m in [*prefix, *page]}.values())
+                if follows
+                else list(prefix)
+            )
         results = []
         for child in children:
-            results.append((yield from self._scan(child)))
+            results.append((yield from self._scan(child, _child_prefix(child, lowest))))
         result = self._combine(window, total, results, requests)
         if not result.verified and all(r.verified for r in results):
             # The children are fine; the parent's total may have moved meanwhile.
@@ -185,10 +202,10 @@ class Scanner:
 
     # -- walking ------------------------------------------------------------------------
 
-    def _walk(self, window: Window, first: SearchPage) -> ScanGen:
+    def _walk(self, window: Window, first: SearchPage, prefix: Sequence[ItemMark] = ()) -> ScanGen:
         requests = 1
         for attempt in range(1, self._max_walks + 1):
-            walk = yield from self._pages(window, first)
+            walk = yield from self._pages(window, first, prefix)
             requests += walk.requests
             total = first.total_results
             result = self._leaf_result(window, total, walk.seen, requests)
@@ -200,21 +217,29 @@ class Scanner:
                 return (yield from self._finish(window, walk.last.items, result))
             log.info("walking window again", window=window.key, total=total, seen=len(walk.seen))
             yield ScanPage(window, walk.last.items)
-            first = self._get(window, 0)
+            first, prefix = self._get(window, 0), ()
             requests += 1
         raise AssertionError("unreachable")
 
-    def _pages(self, window: Window, first: SearchPage) -> Generator[ScanPage, None, _Walk]:
-        """Walk `window` in its order from `first` (offset 0), yielding every page but the
-        last (returned in the `_Walk`, so the caller can attach the verdict to it).
+    def _pages(
+        self, window: Window, first: SearchPage, prefix: Sequence[ItemMark] = ()
+    ) -> Generator[ScanPage, None, _Walk]:
+        """Walk `window` in its order from `first`, yielding every page but the last
+        (returned in the `_Walk`, so the caller can attach the verdict to it).
 
         Each page starts `OVERLAP` items before the previous one ended. A page that shares
         no contentId with the previous one means items before it were removed and the list
         slid past some not yet seen: the previous offset is read again, so nothing is lost.
+        `first` is the page at offset 0, or, after a known `prefix` (the answer's lowest
+        contentIds, read with a parent window), the page `OVERLAP` items before its end;
+        the prefix counts as a page read at offset 0.
         """
         walk = _Walk(last=first)
-        page, offset, total = first, 0, first.total_results
+        page, offset, total = first, max(0, len(prefix) - OVERLAP), first.total_results
         previous: tuple[set[str], int] | None = None
+        if prefix:
+            walk.seen.update((m.content_id, m) for m in prefix)
+            previous = ({m.content_id for m in prefix}, 0)
         step_backs = 0
         while True:
             ids = [str(item.get("contentId")) for item in page.items]
@@ -244,10 +269,12 @@ class Scanner:
             page = self._get(window, offset, min(self._size, self._cap - offset))
             walk.requests += 1
 
-    def _unsplittable(self, window: Window, first: SearchPage) -> ScanGen:
+    def _unsplittable(
+        self, window: Window, first: SearchPage, prefix: Sequence[ItemMark] = ()
+    ) -> ScanGen:
         """One second, one update second, one premium value, and still over the cap: walk
         it in ascending and descending contentId order; together they reach 2 x cap."""
-        ascending = yield from self._pages(window, first)
+        ascending = yield from self._pages(window, first, prefix)
         yield ScanPage(window, ascending.last.items)
         descending_window = replace(window, order="desc")
         descending = yield from self._pages(descending_window, self._get(descending_window, 0))
@@ -286,3 +313,22 @@ class Scanner:
             **window.params(),
         }
         return self._fetch(params)
+
+
+def _child_prefix(child: Window, lowest: Sequence[ItemMark]) -> list[ItemMark]:
+    """The lowest contentIds of `child`'s answer among `lowest`, its parent's.
+
+    `lowest` is every item of the parent's answer up to its highest contentId (the parent's
+    first page, after its own prefix). A child's answer is part of its parent's, so the
+    child's items up to that id are among them: those its box owns. An item at one of the
+    child's widened boundary seconds may or may not be in its answer (the bound rule is
+    unknown), so the prefix stops below the first such item.
+    """
+    ordered = sorted(lowest, key=lambda m: _id_order(m.content_id))
+    prefix = []
+    for mark in ordered:
+        if child.owns(mark):
+            prefix.append(mark)
+        elif not child.excludes(mark):
+            break
+    return prefix

@@ -17,6 +17,7 @@ and gives a heavily shared second (a bulk-import stamp) a window of its own.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,12 @@ from typing import Any
 OFFSET_CAP = 10_000
 #: Items a planned window aims at: full pages, with room for a sample's error.
 TARGET_WINDOW_ITEMS = 8_500
+#: Pieces one split makes at most. A probe page is a poor sample: contiguous contentIds,
+#: which come in families (a season's episodes share an id range and nearby startDates), so
+#: it places a few quantiles well, not eighty. A huge window is cut a few pieces at a time,
+#: each child's first page sampling its own range; a child does not read its parent's probe
+#: items again (`api.scan`), so a split costs little.
+MAX_PIECES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,26 @@ class Window:
             item.start in self.start
             and item.update in self.update
             and (self.premium is None or item.premium == self.premium)
+        )
+
+    def excludes(self, item: ItemMark) -> bool:
+        """Whether this window's answer surely leaves `item` out, whatever the bound rule:
+        a value outside the request's widened range, or the other premium value.
+
+        An item neither owned nor surely excluded (at a widened boundary second, or without
+        a usable value) may or may not be in the answer.
+        """
+        for value, rng in ((item.start, self.start), (item.update, self.update)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                continue
+            if (rng.lo is not None and value < rng.lo - 1) or (
+                rng.hi is not None and value > rng.hi + 1
+            ):
+                return True
+        return (
+            self.premium is not None
+            and isinstance(item.premium, bool)
+            and item.premium != self.premium
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -177,8 +204,10 @@ def split_range(
 
     `sample` holds values seen in the range (a probe page); `total` is how many items the
     range holds. Boundaries fall at the sample's quantiles so each piece holds about
-    `target` items; a value the sample shows holding more than about half a target (a
-    bulk-import stamp) gets a piece of its own, [v - 1, v + 1] where the range allows.
+    `target` items (at most `MAX_PIECES` pieces: bigger ones are split again), in a gap
+    between sampled seconds where there is one (`_gap_cut`); a value the sample shows
+    holding more than about half a target (a bulk-import stamp) gets a piece of its own,
+    [v - 1, v + 1] where the range allows.
     Returns [rng] when the range cannot be split (a single second).
     """
     if rng.is_single:
@@ -188,10 +217,11 @@ def split_range(
         return _halve(rng)
     per_sample_item = total / len(values)
     heavy = {v for v, n in Counter(values).items() if n * per_sample_item > target / 2}
-    pieces = max(2, math.ceil(total / target))
+    pieces = max(2, min(MAX_PIECES, math.ceil(total / target)))
     cuts: set[int] = set()  # a cut c means: one piece ends at c, the next starts at c + 1
+    distinct = sorted(set(values))
     for j in range(1, pieces):
-        cuts.add(values[min(len(values) - 1, j * len(values) // pieces)])
+        cuts.add(_gap_cut(distinct, values[min(len(values) - 1, j * len(values) // pieces)]))
     for v in heavy:
         cuts.difference_update(range(v - 1, v + 2))
         # The heavy second's window reaches one second to each side, so that neither
@@ -204,6 +234,17 @@ def split_range(
     if len(ranges) < 2:
         return _halve(rng)
     return ranges
+
+
+def _gap_cut(distinct: list[int], value: int) -> int:
+    """A cut just after `value`, moved into the gap before the next sampled second when
+    that gap is wide enough that neither neighbour's widened boundary second (the cut and
+    the one after it) holds a sampled item: then every sampled item is plainly in or out
+    of each neighbour's answer, and the children can skip the sample (`api.scan`)."""
+    at = bisect.bisect_right(distinct, value)
+    if at < len(distinct) and distinct[at] - value >= 3:
+        return (value + distinct[at]) // 2
+    return value
 
 
 def _cut(rng: Range, cuts: list[int]) -> list[Range]:
