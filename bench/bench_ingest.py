@@ -106,6 +106,50 @@ class ChildRun:
     rss_mb: float
     errors: list[str]  # the sync log's: each retried 429, 5xx, timeout, dropped connection
     warnings: list[str]  # the child's warning log lines (slow answers, retries)
+    cpu_client: float | None = None  # CPU seconds of the ingest process
+    cpu_server: float | None = None  # CPU seconds of its PostgreSQL backends (a local server)
+
+
+class CpuSampler:
+    """CPU seconds (user + system, from /proc) of a process and of the PostgreSQL backends
+    serving one database, sampled while they run: a backend's last reading stands when it
+    exits. Backends are found by their title (`postgres: ... <database> ...`), so only a
+    server on this machine is seen; elsewhere the figures are None."""
+
+    def __init__(self, pid: int, database: str) -> None:
+        self.pid, self.database = pid, database
+        self.client: float | None = None
+        self.backends: dict[int, float] = {}
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._checked = 0.0
+
+    def _cpu(self, pid: int) -> float | None:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / self._tick
+
+    def sample(self) -> None:
+        self.client = self._cpu(self.pid) or self.client
+        for pid in self.backends:
+            self.backends[pid] = self._cpu(pid) or self.backends[pid]
+        if time.monotonic() - self._checked > 0.2:  # look for new backends now and then
+            self._checked = time.monotonic()
+            for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+                if entry.name.isdigit() and int(entry.name) not in self.backends:
+                    try:
+                        with open(f"/proc/{entry.name}/cmdline", "rb") as cmd:
+                            title = cmd.read().decode(errors="replace")
+                    except OSError:
+                        continue
+                    if title.startswith("postgres") and f" {self.database} " in title:
+                        self.backends[int(entry.name)] = self._cpu(int(entry.name)) or 0.0
+
+    @property
+    def server(self) -> float | None:
+        return sum(self.backends.values()) if self.backends else None
 
 
 def peak_rss(pid: int) -> int:
@@ -146,8 +190,10 @@ def run_ingest(db_url: str, api_url: str, rps: float) -> ChildRun:
             env=env,
         )
         peak = 0
+        cpu = CpuSampler(child.pid, urlsplit(db_url).path.lstrip("/"))
         while child.poll() is None:
             peak = max(peak, peak_rss(child.pid))
+            cpu.sample()
             time.sleep(0.02)
         wall = time.perf_counter() - started
         out.seek(0)
@@ -164,7 +210,15 @@ def run_ingest(db_url: str, api_url: str, rps: float) -> ChildRun:
         rows = conn.execute("SELECT count(*) FROM hotstar_movies").fetchone()[0]  # type: ignore[index]
     warnings = [line for line in output.splitlines() if "warning" in line.lower()]
     return ChildRun(
-        wall, float(row[0]), int(row[1]), int(rows), peak / 2**20, row[3] or [], warnings
+        wall,
+        float(row[0]),
+        int(row[1]),
+        int(rows),
+        peak / 2**20,
+        row[3] or [],
+        warnings,
+        cpu.client,
+        cpu.server,
     )
 
 
@@ -415,6 +469,16 @@ def report(
         f"  ingest's own run (sync log, without interpreter start): "
         f"{ours.rows / ours.run_seconds:,.0f} movies/s"
     )
+    if ours.cpu_client is not None and ours.cpu_server is not None:
+        # Everything runs on this machine's cores: their sum of CPU seconds, spread evenly,
+        # is the shortest the run could be however well fetching and writing overlap.
+        cores = os.cpu_count() or 1
+        least = (ours.cpu_client + ours.cpu_server) / cores
+        print(
+            f"  CPU seconds: the ingest process {ours.cpu_client:.1f}, its PostgreSQL backends "
+            f"{ours.cpu_server:.1f} (simulator not counted); on {cores} cores the run cannot "
+            f"take less than {least:.1f} s: at most {ours.rows / least:,.0f} movies/s"
+        )
     if paced is not None:
         expected = paced.requests / 1.0
         print()
