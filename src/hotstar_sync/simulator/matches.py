@@ -10,7 +10,15 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from hotstar_sync.simulator.movies import IMAGE_HOST, LANGS, between, prose, year_of
+from hotstar_sync.simulator.movies import (
+    IMAGE_HOST,
+    LANGS,
+    artwork,
+    between,
+    prose,
+    release,
+    year_of,
+)
 
 if TYPE_CHECKING:
     from hotstar_sync.simulator.content import Core
@@ -72,20 +80,8 @@ def make_match(rng: random.Random, core: Core) -> dict[str, Any]:
         "genre": tournament["genre"],
         "lang": tournament["lang"],
         "langObjs": tournament["langObjs"],
-        "premium": core.premium,
-        "vip": core.premium,
-        "paid": core.premium,
-        "assetStatus": "PUBLISHED" if core.published else "UNPUBLISHED",
-        "startDate": core.start_date,
-        "endDate": core.end_date,
-        "broadCastDate": core.start_date,
-        "updateDate": core.update_date,
-        "thumbnail": horizontal["url"],
-        "portraitThumbnail": f"{art}/vertical-2x3",
-        "images": [horizontal],
-        "sourceImages": [{"url": horizontal["url"], "type": "HORIZONTAL"}],
-        "deepLinkUrl": f"hotstar://{cid}",
-        "deepLinkUrlForLivingRoom": f"hotstar://content/{cid}/watch",
+        **release(core),
+        **artwork(cid, [horizontal]),
         "locators": [
             {"url": f"{DEEPLINK}/{cid}/watch", "platform": p} for p in ("ANDROID", "IOS", "PCTV")
         ],

@@ -94,20 +94,8 @@ def make_movie(rng: random.Random, core: Core) -> dict[str, Any]:
             {"id": i, "name": name, "iso3code": iso, "displayName": name, "hide": False}
             for i, name, iso in langs
         ],
-        "premium": core.premium,
-        "vip": core.premium,
-        "paid": core.premium,
-        "assetStatus": "PUBLISHED" if core.published else "UNPUBLISHED",
-        "startDate": core.start_date,
-        "endDate": core.end_date,
-        "broadCastDate": core.start_date,
-        "updateDate": core.update_date,
-        "thumbnail": images[0]["url"],
-        "portraitThumbnail": f"{IMAGE_HOST}/sources/r1/cms/prod/{cid}/vertical-2x3",
-        "images": images,
-        "sourceImages": [{"url": i["url"], "type": i["type"]} for i in images],
-        "deepLinkUrl": f"hotstar://{cid}",
-        "deepLinkUrlForLivingRoom": f"hotstar://content/{cid}/watch",
+        **release(core),
+        **artwork(cid, images),
         "locators": [
             {"url": f"{DEEPLINK}/{slug}/{cid}/watch", "platform": platform}
             for platform in ("ANDROID", "IOS", "PCTV")
@@ -118,6 +106,32 @@ def make_movie(rng: random.Random, core: Core) -> dict[str, Any]:
     }
     _add_optional(rng, core, item, title)
     return item
+
+
+def release(core: Core) -> dict[str, Any]:
+    """What a playable item takes from its core alone: pay flags, status and dates."""
+    return {
+        "premium": core.premium,
+        "vip": core.premium,
+        "paid": core.premium,
+        "assetStatus": "PUBLISHED" if core.published else "UNPUBLISHED",
+        "startDate": core.start_date,
+        "endDate": core.end_date,
+        "broadCastDate": core.start_date,
+        "updateDate": core.update_date,
+    }
+
+
+def artwork(cid: str, images: list[dict[str, str]]) -> dict[str, Any]:
+    """A playable item's pictures (the first is its thumbnail) and app deep links."""
+    return {
+        "thumbnail": images[0]["url"],
+        "portraitThumbnail": f"{IMAGE_HOST}/sources/r1/cms/prod/{cid}/vertical-2x3",
+        "images": images,
+        "sourceImages": [{"url": i["url"], "type": i["type"]} for i in images],
+        "deepLinkUrl": f"hotstar://{cid}",
+        "deepLinkUrlForLivingRoom": f"hotstar://content/{cid}/watch",
+    }
 
 
 def year_of(start_date: int) -> int:
