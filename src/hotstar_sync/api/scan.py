@@ -144,6 +144,7 @@ class Scanner:
             if total <= self._cap:
                 return (yield from self._walk(window, first, prefix))
             page = [self._mark(i) for i in first.items]
+            # The prefix and the page share OVERLAP items: one mark per id.
             sample = list({m.content_id: m for m in [*prefix, *page]}.values())
             children = split_window(window, sample, total)
             if not children:
@@ -155,11 +156,7 @@ class Scanner:
             follows = not prefix or not {m.content_id for m in prefix}.isdisjoint(
                 m.content_id for m in page
             )
-            lowest = (
-                list({m.content_id: m for m in [*prefix, *page]}.values())
-                if follows
-                else list(prefix)
-            )
+            lowest = sorted(sample if follows else prefix, key=lambda m: _id_order(m.content_id))
         results = []
         for child in children:
             results.append((yield from self._scan(child, _child_prefix(child, lowest))))
@@ -319,14 +316,13 @@ def _child_prefix(child: Window, lowest: Sequence[ItemMark]) -> list[ItemMark]:
     """The lowest contentIds of `child`'s answer among `lowest`, its parent's.
 
     `lowest` is every item of the parent's answer up to its highest contentId (the parent's
-    first page, after its own prefix). A child's answer is part of its parent's, so the
-    child's items up to that id are among them: those its box owns. An item at one of the
-    child's widened boundary seconds may or may not be in its answer (the bound rule is
-    unknown), so the prefix stops below the first such item.
+    first page, after its own prefix), in contentId order. A child's answer is part of its
+    parent's, so the child's items up to that id are among them: those its box owns. An
+    item at one of the child's widened boundary seconds may or may not be in its answer
+    (the bound rule is unknown), so the prefix stops below the first such item.
     """
-    ordered = sorted(lowest, key=lambda m: _id_order(m.content_id))
     prefix = []
-    for mark in ordered:
+    for mark in lowest:
         if child.owns(mark):
             prefix.append(mark)
         elif not child.excludes(mark):
