@@ -165,24 +165,33 @@ class PartnerClient:
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _authorised_get(self, path: str, query: dict[str, str]) -> SearchPage:
-        response = self._send(path, query, fresh_token=False)
+        response, body = self._send(path, query, fresh_token=False)
         if response.status_code == 403:
             # A token can expire between issue and use; one fresh token settles that.
-            response = self._send(path, query, fresh_token=True)
+            response, body = self._send(path, query, fresh_token=True)
             if response.status_code == 403:
                 raise AuthError(
                     f"{path}: the partner API refused a freshly made token (HTTP 403)",
                     path=path,
                 )
-        return self._parse(path, query, response)
+        return self._parse(path, query, response, body)
 
-    def _send(self, path: str, query: dict[str, str], *, fresh_token: bool) -> httpx.Response:
+    def _send(
+        self, path: str, query: dict[str, str], *, fresh_token: bool
+    ) -> tuple[httpx.Response, bytes]:
+        """One GET: the response (status, headers) and its body, read whole."""
         token = self._tokens.refresh() if fresh_token else self._tokens.current()
         self._pacer.wait_turn()
         self.stats.requests += 1
         started = time.monotonic()
         try:
-            response = self._http.get(path, params=query, headers={"hdnea": token.value})
+            with self._http.stream(
+                "GET", path, params=query, headers={"hdnea": token.value}
+            ) as response:
+                # The body goes to the caller, not into the response: an httpx response and
+                # its stream refer to each other, so a body kept there (~2.4 MB a page) would
+                # live until the garbage collector's next run, which a pass keeps rare.
+                body = b"".join(response.iter_bytes())
         except httpx.TimeoutException as exc:
             raise SlowResponseError(
                 f"{path}: no answer within {self._settings.request_timeout_seconds:g} s"
@@ -193,9 +202,11 @@ class PartnerClient:
         if elapsed > self._settings.slow_response_seconds:
             log.warning("slow response: circuit breaker open", path=path, seconds=round(elapsed, 1))
             self._pacer.open_breaker(self._settings.circuit_breaker_seconds)
-        return response
+        return response, body
 
-    def _parse(self, path: str, query: dict[str, str], response: httpx.Response) -> SearchPage:
+    def _parse(
+        self, path: str, query: dict[str, str], response: httpx.Response, body: bytes
+    ) -> SearchPage:
         status = response.status_code
         if status == 429:
             error = RateLimitedError(f"{path}: rate limited (HTTP 429)")
@@ -205,17 +216,17 @@ class PartnerClient:
             raise ServerError(f"{path}: HTTP {status}")
         if status != 200:
             raise ApiError(
-                f"{path} {_describe(query)}: HTTP {status}: {_short_body(response)}",
+                f"{path} {_describe(query)}: HTTP {status}: {_short_body(body)}",
                 path=path,
                 status=status,
             )
         try:
-            body = orjson.loads(response.content)
+            document = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             # A 200 whose body does not parse was cut short on the way: try again.
             raise NetworkError(f"{path}: truncated or invalid JSON body") from exc
         try:
-            results = body["body"]["results"]
+            results = document["body"]["results"]
             return SearchPage(
                 items=results["items"],
                 total_results=int(results["totalResults"]),
@@ -265,6 +276,6 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _short_body(response: httpx.Response) -> str:
-    text = response.text.strip().replace("\n", " ")
+def _short_body(body: bytes) -> str:
+    text = body.decode(errors="replace").strip().replace("\n", " ")
     return text[:200] or "(empty body)"
