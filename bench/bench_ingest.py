@@ -53,7 +53,7 @@ from hotstar_sync.api.scan import Scanner
 from hotstar_sync.api.token import TokenProvider, make_token
 from hotstar_sync.config import Settings
 from hotstar_sync.model import MOVIE
-from hotstar_sync.simulator import SimulatorConfig, serve_in_process
+from hotstar_sync.simulator import SimulatorConfig, SimulatorProcess, serve_in_process
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PAGE = 1000
@@ -108,6 +108,7 @@ class ChildRun:
     warnings: list[str]  # the child's warning log lines (slow answers, retries)
     cpu_client: float | None = None  # CPU seconds of the ingest process
     cpu_server: float | None = None  # CPU seconds of its PostgreSQL backends (a local server)
+    cpu_simulator: float | None = None  # CPU seconds the simulator spent while the ingest ran
 
 
 class CpuSampler:
@@ -123,7 +124,7 @@ class CpuSampler:
         self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         self._checked = 0.0
 
-    def _cpu(self, pid: int) -> float | None:
+    def cpu_of(self, pid: int) -> float | None:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
@@ -132,9 +133,9 @@ class CpuSampler:
         return (int(fields[11]) + int(fields[12])) / self._tick
 
     def sample(self) -> None:
-        self.client = self._cpu(self.pid) or self.client
+        self.client = self.cpu_of(self.pid) or self.client
         for pid in self.backends:
-            self.backends[pid] = self._cpu(pid) or self.backends[pid]
+            self.backends[pid] = self.cpu_of(pid) or self.backends[pid]
         if time.monotonic() - self._checked > 0.2:  # look for new backends now and then
             self._checked = time.monotonic()
             for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
@@ -145,7 +146,7 @@ class CpuSampler:
                     except OSError:
                         continue
                     if title.startswith("postgres") and f" {self.database} " in title:
-                        self.backends[int(entry.name)] = self._cpu(int(entry.name)) or 0.0
+                        self.backends[int(entry.name)] = self.cpu_of(int(entry.name)) or 0.0
 
     @property
     def server(self) -> float | None:
@@ -173,8 +174,9 @@ def peak_rss(pid: int) -> int:
         return 0
 
 
-def run_ingest(db_url: str, api_url: str, rps: float) -> ChildRun:
+def run_ingest(sim: SimulatorProcess, db_url: str, rps: float) -> ChildRun:
     """`python -m hotstar_sync ingest` into `db_url`, its peak RSS sampled while it runs."""
+    api_url = sim.base_url
     env = os.environ | {
         "DATABASE_URL": db_url,
         "HOTSTAR_API_BASE_URL": api_url,
@@ -191,11 +193,13 @@ def run_ingest(db_url: str, api_url: str, rps: float) -> ChildRun:
         )
         peak = 0
         cpu = CpuSampler(child.pid, urlsplit(db_url).path.lstrip("/"))
+        simulator_before = cpu.cpu_of(sim.process.pid)
         while child.poll() is None:
             peak = max(peak, peak_rss(child.pid))
             cpu.sample()
             time.sleep(0.02)
         wall = time.perf_counter() - started
+        simulator_after = cpu.cpu_of(sim.process.pid)
         out.seek(0)
         output = out.read()
         if child.returncode != 0:
@@ -219,6 +223,9 @@ def run_ingest(db_url: str, api_url: str, rps: float) -> ChildRun:
         warnings,
         cpu.client,
         cpu.server,
+        None
+        if simulator_before is None or simulator_after is None
+        else simulator_after - simulator_before,
     )
 
 
@@ -394,7 +401,7 @@ def main() -> None:
         requests = record_pages(sim.base_url)
         print(f"one pass asks for {len(requests)} pages; every case below fetches those")
         with scratch_database(server) as db:
-            ours = run_ingest(db, sim.base_url, 0)
+            ours = run_ingest(sim, db, 0)
         cases.append(Case("hotstar-sync ingest", ours.rows, ours.wall, ours.requests, ours.rss_mb))
         print(
             f"  ingest: {ours.wall:.2f} s from spawn to exit, {ours.run_seconds:.2f} s in the "
@@ -410,7 +417,7 @@ def main() -> None:
 
     with serve_in_process(simulator(args.small, 0.0)) as sim, scratch_database(server) as db:
         warm_up(sim.base_url)
-        small = run_ingest(db, sim.base_url, 0)
+        small = run_ingest(sim, db, 0)
     cases.append(
         Case(f"ingest, {args.small:,} movies", small.rows, small.wall, small.requests, small.rss_mb)
     )
@@ -420,7 +427,7 @@ def main() -> None:
         print("paced case: 1 request/s, about a minute ...", flush=True)
         with serve_in_process(simulator(n, 1.0)) as sim, scratch_database(server) as db:
             warm_up(sim.base_url)
-            paced = run_ingest(db, sim.base_url, 1.0)
+            paced = run_ingest(sim, db, 1.0)
 
     report(cases, ours, paced, floor, len(requests))
 
@@ -473,11 +480,12 @@ def report(
         # Everything runs on this machine's cores: their sum of CPU seconds, spread evenly,
         # is the shortest the run could be however well fetching and writing overlap.
         cores = os.cpu_count() or 1
-        least = (ours.cpu_client + ours.cpu_server) / cores
+        simulator = ours.cpu_simulator or 0.0
+        least = (ours.cpu_client + ours.cpu_server + simulator) / cores
         print(
             f"  CPU seconds: the ingest process {ours.cpu_client:.1f}, its PostgreSQL backends "
-            f"{ours.cpu_server:.1f} (simulator not counted); on {cores} cores the run cannot "
-            f"take less than {least:.1f} s: at most {ours.rows / least:,.0f} movies/s"
+            f"{ours.cpu_server:.1f}, the simulator {simulator:.1f}; on {cores} cores the run "
+            f"cannot take less than {least:.1f} s: at most {ours.rows / least:,.0f} movies/s"
         )
     if paced is not None:
         expected = paced.requests / 1.0
