@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -336,3 +338,68 @@ def test_raw_items_are_compressed_with_lz4_when_the_server_has_it(
     write(conn, new_run(conn), [movie(1, description="a long story " * 400)])
     expected = "lz4" if has_lz4 else "pglz"
     assert one(conn, "SELECT pg_column_compression(raw_response) FROM hotstar_movies") == expected
+
+
+def test_settled_rows_are_counted_unchanged_and_not_written(
+    conn: psycopg.Connection[Any],
+) -> None:
+    run = new_run(conn)
+    # The page before holds movie 1 exactly as this one, and has not committed yet.
+    counts = write(conn, run, [movie(1), movie(2)], settled={cid(1)})
+    assert counts == PageCounts(added=1, unchanged=1)
+    assert conn.execute("SELECT content_id FROM hotstar_movies").fetchall() == [(cid(2),)]
+    assert one(conn, "SELECT total_items_fetched FROM hotstar_sync_log WHERE id = %s", run) == 2
+
+
+def test_a_key_another_transaction_inserts_meanwhile_is_merged_the_safe_way(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    run = new_run(conn)
+    writer = PageWriter(conn, MOVIE, run)
+    statements: list[tuple[bool, Any]] = []
+    merge_some = writer._merge_some
+
+    def spy(cur: Any, statement: Any, params: dict[str, Any]) -> Any:
+        statements.append((statement is writer._sql.upsert, params["only"]))
+        return merge_some(cur, statement, params)
+
+    writer._merge_some = spy  # type: ignore[method-assign]
+    rows, _ = prepare(MOVIE, [movie(1), movie(2, title="From the page"), movie(3)], NOW)
+    with psycopg.connect(db_url) as other:
+        # Another transaction inserts movie 2 and has not committed when the page is merged:
+        # the page's plain INSERT waits for it, then meets its key.
+        other.execute(
+            "INSERT INTO hotstar_movies (hotstar_id, content_id, title, content_hash)"
+            " VALUES (100002, %s, 'Elsewhere', 'another hash')",
+            (cid(2),),
+        )
+        with ThreadPoolExecutor(1) as pool:
+            page = pool.submit(writer.write_page, rows)
+            deadline = time.monotonic() + 30
+            while (
+                not page.done()
+                and one(
+                    other,
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                    conn.info.backend_pid,
+                )
+                == 0
+            ):
+                assert time.monotonic() < deadline, "the page never waited for the other insert"
+                time.sleep(0.05)
+            other.commit()
+            counts = page.result(timeout=30)
+    assert counts == PageCounts(added=2, updated=1)
+    # The fast way failed on movie 2's key; the safe way then merged the whole page at once.
+    assert statements == [(False, None), (True, None)]
+    assert one(
+        conn, "SELECT title, raw_response FROM hotstar_movies WHERE content_id = %s", cid(2)
+    ) == (
+        "From the page",
+        movie(2, title="From the page"),
+    )
+    assert sorted(c[:2] for c in changes(conn)) == [
+        (cid(1), "insert"),
+        (cid(2), "update"),
+        (cid(3), "insert"),
+    ]

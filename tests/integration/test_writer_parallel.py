@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import psycopg
 import pytest
@@ -105,3 +105,36 @@ def test_counts_change_log_and_quarantine_stay_exact(conn: psycopg.Connection[An
         assert aux.execute(
             "SELECT window_key FROM hotstar_sync_windows ORDER BY id"
         ).fetchall() == [(A.key,), (B.key,)]
+
+
+class SettledRecorder(PageWriter):
+    """Records the keys each page is told an earlier page writes."""
+
+    seen: ClassVar[list[set[int]]] = []
+
+    def write_page(
+        self, rows: Sequence[Row], rejects: Sequence[Reject] = (), **kw: Any
+    ) -> PageCounts:
+        self.seen.append({int(key) - 1_000_000_000 for key in kw.get("settled", ())})
+        return super().write_page(rows, rejects, **kw)
+
+
+def test_rows_equal_to_the_page_before_are_left_to_it(conn: psycopg.Connection[Any]) -> None:
+    with psycopg.connect(conn.info.dsn, autocommit=True) as aux:
+        run = new_run(aux)
+        SettledRecorder.seen = []
+        pages = [
+            page(A, range(0, 10)),
+            page(A, range(8, 18)),  # 8, 9: the scanner's overlap, equal
+            page(A, range(16, 26), done=True),  # 16, 17 likewise
+            page(B, [25, 26, 27], title="Renamed"),  # 25 changed since: written again
+            page(B, [0, 1], done=True),  # two pages back: not the page before
+        ]
+        writer = SettledRecorder(conn, MOVIE, run)
+        totals = run_pass(cast(Any, Pages(pages)), writer, MOVIE, writers=2)
+        assert SettledRecorder.seen == [set(), {8, 9}, {16, 17}, set(), set()]
+        assert totals.counts == PageCounts(added=28, updated=1, unchanged=6)
+        assert one(aux, "SELECT count(*) FROM hotstar_movies") == 28
+        assert aux.execute(
+            "SELECT change, count(*) FROM hotstar_change_log GROUP BY 1 ORDER BY 1"
+        ).fetchall() == [("insert", 28), ("update", 1)]

@@ -4,9 +4,11 @@ Per page (design: "Data flow", issue 5 "Writer"):
 
 1. COPY the rows (binary) into a temporary staging table.
 2. One statement classifies every staged row against the mirror (new, changed, unchanged,
-   clashing with another row's UNIQUE value), upserts only new and changed rows with
-   INSERT ... ON CONFLICT (content_id) DO UPDATE, and appends their change-log rows.
-   Unchanged rows are never touched: their updated_at and xmin stay, no index is written.
+   clashing with another row's UNIQUE value), INSERTs the new rows and UPDATEs the changed
+   ones, and appends their change-log rows. Unchanged rows are never touched: their
+   updated_at and xmin stay, no index is written. Should another transaction insert one of
+   the new keys meanwhile, the statement is redone as INSERT ... ON CONFLICT (content_id)
+   DO UPDATE, which settles that race.
 3. Rejects (from validation, and the clashes found in 2) are upserted into the quarantine.
 4. The run's counters in hotstar_sync_log grow by the page's counts, and the window's
    checkpoint row is written, so a resumed run keeps exact counts.
@@ -19,7 +21,7 @@ redone row by row: the failures go to the quarantine, the rest commits.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -134,25 +136,33 @@ class _Sql:
             "m.content_hash <> EXCLUDED.content_hash OR (m.is_deleted, m.deleted_reason)"
             " IS DISTINCT FROM (EXCLUDED.is_deleted, EXCLUDED.deleted_reason)"
         )
-        self.merge = sql.SQL(_MERGE).format(
-            table=table,
-            stage=self.stage,
-            key=key,
-            clash=sql.SQL("COALESCE({})").format(sql.SQL(", ").join(clashes)),
-            uniques=sql.SQL(", ").join(
+        values = [*(sql.SQL("s.{}").format(c) for c in scalars), *json_values]
+        parts = {
+            "table": table,
+            "stage": self.stage,
+            "key": key,
+            "clash": sql.SQL("COALESCE({})").format(sql.SQL(", ").join(clashes)),
+            "uniques": sql.SQL(", ").join(
                 sql.Identifier(kind.by_field[name].column) for name in kind.unique_fields
             ),
-            columns=sql.SQL(", ").join([*scalars, *jsons]),
-            values=sql.SQL(", ").join(
-                [*(sql.SQL("s.{}").format(c) for c in scalars), *json_values]
+            "columns": sql.SQL(", ").join([*scalars, *jsons]),
+            "values": sql.SQL(", ").join(values),
+            "assign": sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(c, v)
+                for c, v in zip([*scalars, *jsons], values, strict=True)
             ),
-            set=sql.SQL(", ").join(
+            "set": sql.SQL(", ").join(
                 sql.SQL("{} = EXCLUDED.{}").format(c, c) for c in [*scalars, *jsons]
             ),
-            changed=changed,
-        )
+            "changed": changed,
+        }
+        self.merge = sql.SQL(_MERGE.replace("{up}", _UP_SPLIT)).format(**parts)
+        self.upsert = sql.SQL(_MERGE.replace("{up}", _UP_UPSERT)).format(**parts)
 
 
+# One page's merge. `{up}` writes the rows `todo` holds and returns, per row written, its key,
+# whether it was inserted, and an updated row's new raw item; the rest (change log,
+# quarantine, counts) is the same whichever of the two ways below does it.
 _MERGE = """
 WITH cand AS MATERIALIZED (
   -- Narrow on purpose: the classification of each staged row, not the row. The ~3 KB raw
@@ -175,30 +185,7 @@ todo AS MATERIALIZED (
     OR (c.old_deleted, c.old_reason)
        IS DISTINCT FROM (c.deleted_reason IS NOT NULL, c.deleted_reason))
 ),
-up AS (
-  INSERT INTO {table} AS m ({columns}, raw_response, content_hash, is_deleted, deleted_reason,
-                            deleted_at, first_seen_run_id, last_changed_run_id, last_synced_at)
-  SELECT {values}, d.doc, s.content_hash, s.deleted_reason IS NOT NULL, s.deleted_reason,
-         CASE WHEN s.deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
-         %(run)s, %(run)s, %(now)s::timestamptz
-  FROM {stage} s JOIN todo t ON t.{key} = s.{key}
-  -- The raw item is parsed once per row (OFFSET 0 keeps the planner from copying the cast
-  -- into each JSON column's expression), and only for rows that are written.
-  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d
-  ON CONFLICT ({key}) DO UPDATE SET {set},
-    raw_response = EXCLUDED.raw_response, content_hash = EXCLUDED.content_hash,
-    is_deleted = EXCLUDED.is_deleted, deleted_reason = EXCLUDED.deleted_reason,
-    deleted_at = CASE WHEN NOT EXCLUDED.is_deleted THEN NULL
-                      WHEN m.is_deleted THEN m.deleted_at ELSE EXCLUDED.deleted_at END,
-    last_changed_run_id = EXCLUDED.last_changed_run_id, last_synced_at = EXCLUDED.last_synced_at
-  -- The classification above already left unchanged rows out; this repeats it against the
-  -- row as ON CONFLICT sees it, so a concurrent change cannot make us rewrite an equal row.
-  WHERE {changed}
-  -- An updated row's new raw item, for the list of changed fields below.
-  RETURNING m.{key} AS key, (m.xmax = 0) AS inserted,
-            CASE WHEN m.xmax <> 0 THEN m.raw_response END AS doc
-),
-events AS (
+{up}events AS (
   SELECT t.{key} AS key, e.change, e.fields, e.reason, up.inserted, t.old_deleted,
          t.deleted_reason
   FROM todo t JOIN up ON up.key = t.{key}
@@ -244,6 +231,78 @@ SELECT 'counts', NULL,
 UNION ALL
 SELECT 'clash', c.{key}::text || chr(31) || c.clash, NULL, NULL, NULL, NULL, NULL
 FROM cand c WHERE c.clash IS NOT NULL
+"""
+
+# The fast way: a plain INSERT of the rows classified new, an UPDATE of the rows classified
+# changed. ON CONFLICT's speculative insertion (an extra probe of the key's index and an
+# extra WAL record per row) cost ~15% of a first load's page (bench A/B); here nothing
+# needs it, since the classification and the writes share one snapshot. Only another
+# transaction inserting one of the page's new keys meanwhile makes the INSERT fail (a
+# unique violation); the page is then merged again the safe way, `_UP_UPSERT`. The UPDATE
+# needs no such care: a row changed meanwhile is re-checked against its newest version
+# (READ COMMITTED), so an equal row is left alone.
+_UP_SPLIT = """
+ins AS (
+  INSERT INTO {table} ({columns}, raw_response, content_hash, is_deleted, deleted_reason,
+                       deleted_at, first_seen_run_id, last_changed_run_id, last_synced_at)
+  SELECT {values}, d.doc, s.content_hash, s.deleted_reason IS NOT NULL, s.deleted_reason,
+         CASE WHEN s.deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
+         %(run)s, %(run)s, %(now)s::timestamptz
+  FROM {stage} s JOIN todo t ON t.{key} = s.{key}
+  -- The raw item is parsed once per row (OFFSET 0 keeps the planner from copying the cast
+  -- into each JSON column's expression), and only for rows that are written.
+  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d
+  WHERE t.is_new
+  RETURNING {key} AS key
+),
+upd AS (
+  UPDATE {table} m SET {assign},
+    raw_response = d.doc, content_hash = s.content_hash,
+    is_deleted = s.deleted_reason IS NOT NULL, deleted_reason = s.deleted_reason,
+    deleted_at = CASE WHEN s.deleted_reason IS NULL THEN NULL
+                      WHEN m.is_deleted THEN m.deleted_at ELSE %(now)s::timestamptz END,
+    last_changed_run_id = %(run)s, last_synced_at = %(now)s::timestamptz
+  FROM {stage} s JOIN todo t ON t.{key} = s.{key}
+  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d
+  WHERE NOT t.is_new AND m.{key} = s.{key}
+    AND (m.content_hash <> s.content_hash OR (m.is_deleted, m.deleted_reason)
+         IS DISTINCT FROM (s.deleted_reason IS NOT NULL, s.deleted_reason))
+  -- The new raw item, for the list of changed fields.
+  RETURNING m.{key} AS key, m.raw_response AS doc
+),
+up AS (
+  SELECT key, true AS inserted, NULL::jsonb AS doc FROM ins
+  UNION ALL
+  SELECT key, false, doc FROM upd
+),
+"""
+
+# The safe way: one INSERT ... ON CONFLICT (content_id) DO UPDATE, right whatever another
+# transaction writes meanwhile (it waits for a row being inserted, then compares with it).
+_UP_UPSERT = """
+up AS (
+  INSERT INTO {table} AS m ({columns}, raw_response, content_hash, is_deleted, deleted_reason,
+                            deleted_at, first_seen_run_id, last_changed_run_id, last_synced_at)
+  SELECT {values}, d.doc, s.content_hash, s.deleted_reason IS NOT NULL, s.deleted_reason,
+         CASE WHEN s.deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
+         %(run)s, %(run)s, %(now)s::timestamptz
+  FROM {stage} s JOIN todo t ON t.{key} = s.{key}
+  -- The raw item is parsed once per row (OFFSET 0 keeps the planner from copying the cast
+  -- into each JSON column's expression), and only for rows that are written.
+  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d
+  ON CONFLICT ({key}) DO UPDATE SET {set},
+    raw_response = EXCLUDED.raw_response, content_hash = EXCLUDED.content_hash,
+    is_deleted = EXCLUDED.is_deleted, deleted_reason = EXCLUDED.deleted_reason,
+    deleted_at = CASE WHEN NOT EXCLUDED.is_deleted THEN NULL
+                      WHEN m.is_deleted THEN m.deleted_at ELSE EXCLUDED.deleted_at END,
+    last_changed_run_id = EXCLUDED.last_changed_run_id, last_synced_at = EXCLUDED.last_synced_at
+  -- The classification above already left unchanged rows out; this repeats it against the
+  -- row as ON CONFLICT sees it, so a concurrent change cannot make us rewrite an equal row.
+  WHERE {changed}
+  -- An updated row's new raw item, for the list of changed fields below.
+  RETURNING m.{key} AS key, (m.xmax = 0) AS inserted,
+            CASE WHEN m.xmax <> 0 THEN m.raw_response END AS doc
+),
 """
 
 _QUARANTINE = """
@@ -309,8 +368,13 @@ class PageWriter:
         *,
         checkpoint: Checkpoint | None = None,
         now: datetime | None = None,
+        settled: Collection[str] = (),
     ) -> PageCounts:
         """Store one page; returns what it did. Raises `DatabaseError`, committing nothing.
+
+        `settled`: keys whose row, exactly as `rows` holds it, an earlier page of the same
+        pass writes (the scanner's overlap between consecutive pages): counted unchanged,
+        not written again, so two pages in flight at once never write a common row.
 
         `now` stamps last_synced_at, deleted_at, the change log and the quarantine; by
         default the transaction's time on the server.
@@ -324,7 +388,9 @@ class PageWriter:
             )
         # The last sighting of a contentId in the page wins; a second one in one upsert would
         # be refused ("cannot affect row a second time").
-        unique = list({row[self._key_index]: row for row in rows}.values())
+        key = self._key_index
+        last_seen = {row[key]: row for row in rows}
+        unique = [row for row in last_seen.values() if row[key] not in settled]
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 if now is None or self._lz4 is None:
@@ -367,31 +433,44 @@ class PageWriter:
     def _merge(
         self, cur: psycopg.Cursor[Any], rows: list[Row], params: dict[str, Any]
     ) -> tuple[PageCounts, list[Reject]]:
-        """The upsert of the staged page; row by row when a row breaks a constraint."""
+        """The merge of the staged page: the fast way; if a row breaks a constraint, the
+        safe way (`_UP_UPSERT`), which also settles a key another transaction inserted
+        meanwhile; if a row still breaks one, row by row."""
+        everything = params | {"only": None}
         try:
             with self.conn.transaction():
-                counts, clashes = self._merge_some(cur, params | {"only": None})
+                counts, clashes = self._merge_some(cur, self._sql.merge, everything)
         except (psycopg.IntegrityError, psycopg.DataError):
-            # Rolled back to the savepoint, staged rows kept: find the culprits one by one.
-            counts, clashes = PageCounts(), []
-            for row in rows:
-                key = row[self._key_index]
-                try:
-                    with self.conn.transaction():
-                        one, found = self._merge_some(cur, params | {"only": [key]})
-                except (psycopg.IntegrityError, psycopg.DataError) as exc:
-                    one, found = PageCounts(), [(key, _reason(exc))]
-                counts, clashes = counts + one, clashes + found
+            try:
+                with self.conn.transaction():
+                    counts, clashes = self._merge_some(cur, self._sql.upsert, everything)
+            except (psycopg.IntegrityError, psycopg.DataError):
+                counts, clashes = self._merge_each(cur, rows, params)
         if not clashes:
             return counts, []
         by_key = {row[self._key_index]: row for row in rows}
         failed = [_row_reject(by_key[key], key, reason) for key, reason in clashes]
         return replace(counts, quarantined=len(failed)), failed
 
-    def _merge_some(
-        self, cur: psycopg.Cursor[Any], params: dict[str, Any]
+    def _merge_each(
+        self, cur: psycopg.Cursor[Any], rows: list[Row], params: dict[str, Any]
     ) -> tuple[PageCounts, list[tuple[str, str]]]:
-        cur.execute(self._sql.merge, params)
+        """Rolled back to the savepoint, staged rows kept: find the culprits one by one."""
+        counts, clashes = PageCounts(), list[tuple[str, str]]()
+        for row in rows:
+            key = row[self._key_index]
+            try:
+                with self.conn.transaction():
+                    one, found = self._merge_some(cur, self._sql.upsert, params | {"only": [key]})
+            except (psycopg.IntegrityError, psycopg.DataError) as exc:
+                one, found = PageCounts(), [(key, _reason(exc))]
+            counts, clashes = counts + one, clashes + found
+        return counts, clashes
+
+    def _merge_some(
+        self, cur: psycopg.Cursor[Any], statement: sql.Composed, params: dict[str, Any]
+    ) -> tuple[PageCounts, list[tuple[str, str]]]:
+        cur.execute(statement, params)
         counts, clashes = PageCounts(), []
         for tag, clash, added, updated, unchanged, deleted, restored in cur.fetchall():
             if tag == "counts":

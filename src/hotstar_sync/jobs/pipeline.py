@@ -14,11 +14,13 @@ Two pages in flight keep every promise one page at a time keeps:
   ahead of a page of its window, and a failed page stops the pass before it;
 - two pages that share a contentId, a UNIQUE value or a quarantine key never run at once,
   so each page classifies against a mirror no other open transaction is changing: counts,
-  change log and quarantine are what they would be page after page. One exception: the
-  items consecutive pages share on purpose (`api.scan.OVERLAP`), when both pages hold the
-  very same row. The later transaction waits for the earlier one's row (ON CONFLICT), then
-  finds it equal and leaves it alone: "unchanged", as one page after the other. The only
-  other row both transactions update is the run's sync-log counter, last, before commit;
+  change log and quarantine are what they would be page after page. The items consecutive
+  pages share on purpose (`api.scan.OVERLAP`), when both pages hold the very same row, are
+  left to the earlier page: the later one counts them "unchanged", as one page after the
+  other would (one difference: an item the earlier page quarantined for a clash is not
+  quarantined twice). So no two open transactions write a common row, and the writer's
+  plain INSERT of new rows never meets a key the other one is inserting. The only row both
+  transactions update is the run's sync-log counter, last, before commit;
 - counts are summed per page, in the order the pages came.
 """
 
@@ -75,6 +77,17 @@ class _Prepared:
     #: The keys and UNIQUE values the page's transaction will touch, with their row (None:
     #: a reject's key).
     claims: dict[tuple[int, Any], Row | None]
+    #: Keys of rows an earlier page of the pass holds exactly as this one (PageWriter).
+    settled: frozenset[str] = frozenset()
+
+    def shares(self, other: _Prepared) -> frozenset[str]:
+        """The keys whose row `other` holds exactly as this page does."""
+        theirs = other.claims
+        return frozenset(
+            claim[1]
+            for claim, row in self.claims.items()
+            if claim[0] == -1 and row is not None and theirs.get(claim) == row
+        )
 
     def clashes(self, other: _Prepared) -> bool:
         """Whether the two pages touch a common row other than with the same values."""
@@ -167,6 +180,7 @@ class _Writers:
                         prepared.rows,
                         prepared.rejects,
                         checkpoint=to_checkpoint(prepared.page.done),
+                        settled=prepared.settled,
                     )
                 except DatabaseError as exc:
                     # The server broke a lock cycle by rolling this page back whole: the
@@ -204,6 +218,7 @@ def run_pass(
     )
     totals = PassTotals()
     inflight: deque[tuple[_Prepared, Future[PageCounts]]] = deque()
+    last: _Prepared | None = None  # the page submitted last
 
     def finish_oldest() -> None:
         prepared, future = inflight.popleft()
@@ -246,6 +261,14 @@ def run_pass(
                     or any(prepared.clashes(other) for other, _ in inflight)
                 ):
                     finish_oldest()
+                # The rows this page shares, equal, with the page before (the scanner's
+                # overlap) are that page's to write, whether it is still in flight or not:
+                # the same counts in every run, and no row written by two open transactions.
+                earlier = [other for other, _ in inflight]
+                if last is not None and all(other is not last for other in earlier):
+                    earlier.append(last)
+                settled = frozenset[str]().union(*(prepared.shares(other) for other in earlier))
+                prepared = last = replace(prepared, settled=settled)
                 inflight.append((prepared, executor.submit(pool.write, prepared)))
             while inflight:
                 finish_oldest()
