@@ -28,12 +28,15 @@ from typing import Any, Literal
 
 import orjson
 import psycopg
+import structlog
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from hotstar_sync.errors import DatabaseError
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.validate import Reject, Row, row_columns
+
+log = structlog.get_logger(__name__)
 
 _STAGE_TYPES = {"text": "text", "digits": "text", "int": "int4", "bigint": "int8", "bool": "bool"}
 
@@ -440,7 +443,13 @@ class PageWriter:
         try:
             with self.conn.transaction():
                 counts, clashes = self._merge_some(cur, self._sql.merge, everything)
-        except (psycopg.IntegrityError, psycopg.DataError):
+        except (psycopg.IntegrityError, psycopg.DataError) as exc:
+            log.info(
+                "page merged again as an upsert",
+                type=self.content_type.name,
+                run=self.run_id,
+                reason=_reason(exc),
+            )
             try:
                 with self.conn.transaction():
                     counts, clashes = self._merge_some(cur, self._sql.upsert, everything)
