@@ -236,25 +236,33 @@ SELECT 'clash', c.{key}::text || chr(31) || c.clash, NULL, NULL, NULL, NULL, NUL
 FROM cand c WHERE c.clash IS NOT NULL
 """
 
-# The fast way: a plain INSERT of the rows classified new, an UPDATE of the rows classified
-# changed. ON CONFLICT's speculative insertion (an extra probe of the key's index and an
-# extra WAL record per row) cost ~15% of a first load's page (bench A/B); here nothing
-# needs it, since the classification and the writes share one snapshot. Only another
-# transaction inserting one of the page's new keys meanwhile makes the INSERT fail (a
-# unique violation); the page is then merged again the safe way, `_UP_UPSERT`. The UPDATE
-# needs no such care: a row changed meanwhile is re-checked against its newest version
-# (READ COMMITTED), so an equal row is left alone.
-_UP_SPLIT = """
-ins AS (
-  INSERT INTO {table} ({columns}, raw_response, content_hash, is_deleted, deleted_reason,
-                       deleted_at, first_seen_run_id, last_changed_run_id, last_synced_at)
+# The rows to write, as the INSERT of either way below takes them: the raw item is parsed
+# once per row (OFFSET 0 keeps the planner from copying the cast into each JSON column's
+# expression), and only for rows that are written.
+_COLUMNS = """({columns}, raw_response, content_hash, is_deleted, deleted_reason, deleted_at,
+ first_seen_run_id, last_changed_run_id, last_synced_at)"""
+_ROWS = """
   SELECT {values}, d.doc, s.content_hash, s.deleted_reason IS NOT NULL, s.deleted_reason,
          CASE WHEN s.deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
          %(run)s, %(run)s, %(now)s::timestamptz
   FROM {stage} s JOIN todo t ON t.{key} = s.{key}
-  -- The raw item is parsed once per row (OFFSET 0 keeps the planner from copying the cast
-  -- into each JSON column's expression), and only for rows that are written.
-  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d
+  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d"""
+
+# The fast way: a plain INSERT of the rows classified new, an UPDATE of the rows classified
+# changed. ON CONFLICT's speculative insertion (one more probe of the key's index and one
+# more WAL record per row) cost ~10% of a first load's page (bench A/B), and nothing here
+# needs it: the classification found these keys absent, and the pipeline never has two of
+# its pages in flight write a common row. Only another transaction inserting one of the
+# new keys meanwhile makes the INSERT fail (a unique violation); the page is then merged
+# again the safe way, `_UP_UPSERT`. The UPDATE needs no such care: a row changed meanwhile
+# is re-checked against its newest version (READ COMMITTED), so an equal row is left alone.
+_UP_SPLIT = (
+    """
+ins AS (
+  INSERT INTO {table} """
+    + _COLUMNS
+    + _ROWS
+    + """
   WHERE t.is_new
   RETURNING {key} AS key
 ),
@@ -279,20 +287,17 @@ up AS (
   SELECT key, false, doc FROM upd
 ),
 """
+)
 
 # The safe way: one INSERT ... ON CONFLICT (content_id) DO UPDATE, right whatever another
 # transaction writes meanwhile (it waits for a row being inserted, then compares with it).
-_UP_UPSERT = """
+_UP_UPSERT = (
+    """
 up AS (
-  INSERT INTO {table} AS m ({columns}, raw_response, content_hash, is_deleted, deleted_reason,
-                            deleted_at, first_seen_run_id, last_changed_run_id, last_synced_at)
-  SELECT {values}, d.doc, s.content_hash, s.deleted_reason IS NOT NULL, s.deleted_reason,
-         CASE WHEN s.deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
-         %(run)s, %(run)s, %(now)s::timestamptz
-  FROM {stage} s JOIN todo t ON t.{key} = s.{key}
-  -- The raw item is parsed once per row (OFFSET 0 keeps the planner from copying the cast
-  -- into each JSON column's expression), and only for rows that are written.
-  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d
+  INSERT INTO {table} AS m """
+    + _COLUMNS
+    + _ROWS
+    + """
   ON CONFLICT ({key}) DO UPDATE SET {set},
     raw_response = EXCLUDED.raw_response, content_hash = EXCLUDED.content_hash,
     is_deleted = EXCLUDED.is_deleted, deleted_reason = EXCLUDED.deleted_reason,
@@ -307,6 +312,7 @@ up AS (
             CASE WHEN m.xmax <> 0 THEN m.raw_response END AS doc
 ),
 """
+)
 
 _QUARANTINE = """
 INSERT INTO hotstar_quarantine AS q (content_type, item_key, reason, raw_item, first_run_id,
