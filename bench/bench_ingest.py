@@ -280,10 +280,12 @@ def run_seed(db_url: str, api_url: str, requests: list[Params]) -> float:
         plan.write(orjson.dumps(requests))
         plan.flush()
         started = time.perf_counter()
+        # The database URL may hold a password: the environment, not the command line.
         subprocess.run(
-            [sys.executable, __file__, "--seed-child", db_url, api_url, plan.name],
+            [sys.executable, __file__, "--seed-child", plan.name],
             check=True,
             stdin=subprocess.DEVNULL,
+            env=os.environ | {"BENCH_SEED_DATABASE_URL": db_url, "BENCH_SEED_API_URL": api_url},
         )
         return time.perf_counter() - started
 
@@ -407,14 +409,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="unpaced runs of ours and the seed's way, in turn"
     )
-    parser.add_argument(
-        "--seed-child", nargs=3, metavar=("DB", "API", "PLAN"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--seed-child", metavar="PLAN", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed_child:  # the seed's way, in a process of its own (see run_seed)
-        db_url, api_url, plan = args.seed_child
-        with open(plan, "rb") as file:
-            seed_ingest(db_url, api_url, orjson.loads(file.read()))
+        with open(args.seed_child, "rb") as file:
+            plan = orjson.loads(file.read())
+        seed_ingest(os.environ["BENCH_SEED_DATABASE_URL"], os.environ["BENCH_SEED_API_URL"], plan)
         return
     # The recording pass logs its window splits; this run prints only its figures.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
