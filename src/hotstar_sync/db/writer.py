@@ -236,17 +236,21 @@ SELECT 'clash', c.{key}::text || chr(31) || c.clash, NULL, NULL, NULL, NULL, NUL
 FROM cand c WHERE c.clash IS NOT NULL
 """
 
-# The rows to write, as the INSERT of either way below takes them: the raw item is parsed
+# The rows to write, as either way below takes them: the raw item is parsed
 # once per row (OFFSET 0 keeps the planner from copying the cast into each JSON column's
 # expression), and only for rows that are written.
 _COLUMNS = """({columns}, raw_response, content_hash, is_deleted, deleted_reason, deleted_at,
  first_seen_run_id, last_changed_run_id, last_synced_at)"""
-_ROWS = """
-  SELECT {values}, d.doc, s.content_hash, s.deleted_reason IS NOT NULL, s.deleted_reason,
-         CASE WHEN s.deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
-         %(run)s, %(run)s, %(now)s::timestamptz
+_SOURCE = """
   FROM {stage} s JOIN todo t ON t.{key} = s.{key}
   CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d"""
+_ROWS = (
+    """
+  SELECT {values}, d.doc, s.content_hash, s.deleted_reason IS NOT NULL, s.deleted_reason,
+         CASE WHEN s.deleted_reason IS NOT NULL THEN %(now)s::timestamptz END,
+         %(run)s, %(run)s, %(now)s::timestamptz"""
+    + _SOURCE
+)
 
 # The fast way: a plain INSERT of the rows classified new, an UPDATE of the rows classified
 # changed. ON CONFLICT's speculative insertion (one more probe of the key's index and one
@@ -272,9 +276,9 @@ upd AS (
     is_deleted = s.deleted_reason IS NOT NULL, deleted_reason = s.deleted_reason,
     deleted_at = CASE WHEN s.deleted_reason IS NULL THEN NULL
                       WHEN m.is_deleted THEN m.deleted_at ELSE %(now)s::timestamptz END,
-    last_changed_run_id = %(run)s, last_synced_at = %(now)s::timestamptz
-  FROM {stage} s JOIN todo t ON t.{key} = s.{key}
-  CROSS JOIN LATERAL (SELECT s.raw_response::jsonb AS doc OFFSET 0) d
+    last_changed_run_id = %(run)s, last_synced_at = %(now)s::timestamptz"""
+    + _SOURCE
+    + """
   WHERE NOT t.is_new AND m.{key} = s.{key}
     AND (m.content_hash <> s.content_hash OR (m.is_deleted, m.deleted_reason)
          IS DISTINCT FROM (s.deleted_reason IS NOT NULL, s.deleted_reason))
@@ -442,25 +446,26 @@ class PageWriter:
     def _merge(
         self, cur: psycopg.Cursor[Any], rows: list[Row], params: dict[str, Any]
     ) -> tuple[PageCounts, list[Reject]]:
-        """The merge of the staged page: the fast way; if a row breaks a constraint, the
-        safe way (`_UP_UPSERT`), which also settles a key another transaction inserted
-        meanwhile; if a row still breaks one, row by row."""
+        """The merge of the staged page: the fast way; on a unique violation (another
+        transaction may have inserted one of the new keys meanwhile) the safe way,
+        `_UP_UPSERT`; if a row breaks a constraint the classification did not foresee,
+        row by row."""
         everything = params | {"only": None}
         try:
-            with self.conn.transaction():
-                counts, clashes = self._merge_some(cur, self._sql.merge, everything)
-        except (psycopg.IntegrityError, psycopg.DataError) as exc:
-            log.info(
-                "page merged again as an upsert",
-                type=self.content_type.name,
-                run=self.run_id,
-                reason=_reason(exc),
-            )
             try:
                 with self.conn.transaction():
+                    counts, clashes = self._merge_some(cur, self._sql.merge, everything)
+            except psycopg.errors.UniqueViolation as exc:
+                log.info(
+                    "page merged again as an upsert",
+                    type=self.content_type.name,
+                    run=self.run_id,
+                    reason=_reason(exc),
+                )
+                with self.conn.transaction():
                     counts, clashes = self._merge_some(cur, self._sql.upsert, everything)
-            except (psycopg.IntegrityError, psycopg.DataError):
-                counts, clashes = self._merge_each(cur, rows, params)
+        except (psycopg.IntegrityError, psycopg.DataError):
+            counts, clashes = self._merge_each(cur, rows, params)
         if not clashes:
             return counts, []
         by_key = {row[self._key_index]: row for row in rows}
