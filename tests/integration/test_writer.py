@@ -351,10 +351,61 @@ def test_settled_rows_are_counted_unchanged_and_not_written(
     assert one(conn, "SELECT total_items_fetched FROM hotstar_sync_log WHERE id = %s", run) == 2
 
 
-def test_a_key_another_transaction_inserts_meanwhile_is_merged_the_safe_way(
-    conn: psycopg.Connection[Any], db_url: str
+def test_a_page_of_new_keys_is_inserted_as_the_merge_would_store_it(
+    conn: psycopg.Connection[Any],
 ) -> None:
     run = new_run(conn)
+    writer = PageWriter(conn, MOVIE, run)
+    merged: list[Any] = []
+    merge_some = writer._merge_some
+
+    def spy(cur: Any, statement: Any, params: dict[str, Any]) -> Any:
+        merged.append(statement)
+        return merge_some(cur, statement, params)
+
+    writer._merge_some = spy  # type: ignore[method-assign]
+
+    def page(base: int) -> list[dict[str, Any]]:
+        return [
+            movie(base + 1, channelObject={"id": 7}),
+            movie(base + 2, assetStatus="UNPUBLISHED"),
+            movie(base + 3, endDate=NOW - 60),
+        ]
+
+    def write_page(items: list[dict[str, Any]]) -> PageCounts:
+        rows, rejects = prepare(MOVIE, items, NOW)
+        return writer.write_page(rows, rejects, now=datetime.fromtimestamp(NOW, UTC))
+
+    assert write_page(page(0)) == PageCounts(added=3)
+    assert merged == []  # every key new: inserted, not merged
+    # Movie 1 is stored now, so this page is merged; its three new movies match the first.
+    assert write_page([movie(1, channelObject={"id": 7}), *page(10)]) == PageCounts(
+        added=3, unchanged=1
+    )
+    assert merged == [writer._sql.merge]
+    columns = (
+        "SELECT to_jsonb(m) - '{id, content_id, hotstar_id, title, raw_response, content_hash,"
+        " created_at, updated_at}'::text[] FROM hotstar_movies m WHERE content_id = %s"
+    )
+    for n in (1, 2, 3):
+        assert one(conn, columns, cid(n)) == one(conn, columns, cid(10 + n))
+    logged = [(row[0], row[1:]) for row in changes(conn)]
+    inserted = sorted(change for key, change in logged if key in {cid(1), cid(2), cid(3)})
+    merged_page = sorted(change for key, change in logged if key in {cid(11), cid(12), cid(13)})
+    assert inserted == merged_page
+    assert sorted(c for _, c in logged if c[0] == "delete") == [
+        ("delete", None, "expired", run),
+        ("delete", None, "expired", run),
+        ("delete", None, "unpublished", run),
+        ("delete", None, "unpublished", run),
+    ]
+
+
+def _merge_racing_another_insert(
+    conn: psycopg.Connection[Any], db_url: str, run: int, items: list[dict[str, Any]]
+) -> tuple[PageCounts, list[tuple[bool, Any]]]:
+    """Write `items` while another transaction inserts movie 2 and commits only once the
+    page waits for it; returns the counts and the merge statements run (upsert?, only)."""
     writer = PageWriter(conn, MOVIE, run)
     statements: list[tuple[bool, Any]] = []
     merge_some = writer._merge_some
@@ -364,10 +415,8 @@ def test_a_key_another_transaction_inserts_meanwhile_is_merged_the_safe_way(
         return merge_some(cur, statement, params)
 
     writer._merge_some = spy  # type: ignore[method-assign]
-    rows, _ = prepare(MOVIE, [movie(1), movie(2, title="From the page"), movie(3)], NOW)
+    rows, _ = prepare(MOVIE, items, NOW)
     with psycopg.connect(db_url) as other:
-        # Another transaction inserts movie 2 and has not committed when the page is merged:
-        # the page's plain INSERT waits for it, then meets its key.
         other.execute(
             "INSERT INTO hotstar_movies (hotstar_id, content_id, title, content_hash)"
             " VALUES (100002, %s, 'Elsewhere', 'another hash')",
@@ -388,8 +437,17 @@ def test_a_key_another_transaction_inserts_meanwhile_is_merged_the_safe_way(
                 assert time.monotonic() < deadline, "the page never waited for the other insert"
                 time.sleep(0.05)
             other.commit()
-            counts = page.result(timeout=30)
-    assert counts == PageCounts(added=2, updated=1)
+            return page.result(timeout=30), statements
+
+
+def test_a_key_another_transaction_inserts_meanwhile_is_merged_the_safe_way(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    run = new_run(conn)
+    write(conn, run, [movie(4)])  # stored: the page below is merged, not inserted
+    items = [movie(1), movie(2, title="From the page"), movie(3), movie(4)]
+    counts, statements = _merge_racing_another_insert(conn, db_url, run, items)
+    assert counts == PageCounts(added=2, updated=1, unchanged=1)
     # The fast way failed on movie 2's key; the safe way then merged the whole page at once.
     assert statements == [(False, None), (True, None)]
     assert one(
@@ -397,6 +455,26 @@ def test_a_key_another_transaction_inserts_meanwhile_is_merged_the_safe_way(
     ) == (
         "From the page",
         movie(2, title="From the page"),
+    )
+    assert sorted(c[:2] for c in changes(conn)) == [
+        (cid(1), "insert"),
+        (cid(2), "update"),
+        (cid(3), "insert"),
+        (cid(4), "insert"),
+    ]
+
+
+def test_a_new_key_another_transaction_inserts_meanwhile_makes_the_page_merge(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    run = new_run(conn)
+    items = [movie(1), movie(2, title="From the page"), movie(3)]
+    counts, statements = _merge_racing_another_insert(conn, db_url, run, items)
+    # The page's INSERT of new keys met movie 2's; the merge then found it stored.
+    assert counts == PageCounts(added=2, updated=1)
+    assert statements == [(False, None)]
+    assert one(conn, "SELECT title FROM hotstar_movies WHERE content_id = %s", cid(2)) == (
+        "From the page"
     )
     assert sorted(c[:2] for c in changes(conn)) == [
         (cid(1), "insert"),
