@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from structlog.testing import capture_logs
 
 from hotstar_sync.db.writer import Checkpoint, PageCounts, PageWriter
 from hotstar_sync.errors import DatabaseError
@@ -389,16 +390,35 @@ def test_a_page_of_new_keys_is_inserted_as_the_merge_would_store_it(
     )
     for n in (1, 2, 3):
         assert one(conn, columns, cid(n)) == one(conn, columns, cid(10 + n))
-    logged = [(row[0], row[1:]) for row in changes(conn)]
-    inserted = sorted(change for key, change in logged if key in {cid(1), cid(2), cid(3)})
-    merged_page = sorted(change for key, change in logged if key in {cid(11), cid(12), cid(13)})
-    assert inserted == merged_page
-    assert sorted(c for _, c in logged if c[0] == "delete") == [
-        ("delete", None, "expired", run),
-        ("delete", None, "expired", run),
-        ("delete", None, "unpublished", run),
-        ("delete", None, "unpublished", run),
+    # The change log in the order it was written: each key's 'insert', then its 'delete'.
+    logged = [(key, change, reason) for key, change, _, reason, _ in changes(conn)]
+    assert logged[:5] == [
+        (cid(1), "insert", None),
+        (cid(2), "insert", None),
+        (cid(2), "delete", "unpublished"),
+        (cid(3), "insert", None),
+        (cid(3), "delete", "expired"),
     ]
+    assert logged[5:] == [(cid(int(key) - 1_000_000_000 + 10), c, r) for key, c, r in logged[:5]]
+
+
+def test_a_page_whose_id_is_taken_is_merged_without_trying_the_insert(
+    conn: psycopg.Connection[Any],
+) -> None:
+    run = new_run(conn)
+    write(conn, run, [movie(1)])
+    taken = movie(2, id=100_001)  # movie 1's id
+    twice = [movie(3, id=100_005), movie(4, id=100_005)]  # one id claimed twice in the page
+    for page, quarantined in (([taken, movie(6)], cid(2)), (twice, cid(4))):
+        with capture_logs() as logs:
+            counts = write(conn, run, page)
+        assert counts == PageCounts(added=1, quarantined=1)
+        assert (
+            one(conn, "SELECT count(*) FROM hotstar_quarantine WHERE item_key = %s", quarantined)
+            == 1
+        )
+        # Known before writing, so no INSERT was tried (and rolled back) first.
+        assert [e for e in logs if e["event"] == "new page merged instead"] == []
 
 
 def _merge_racing_another_insert(
@@ -469,8 +489,10 @@ def test_a_new_key_another_transaction_inserts_meanwhile_makes_the_page_merge(
 ) -> None:
     run = new_run(conn)
     items = [movie(1), movie(2, title="From the page"), movie(3)]
-    counts, statements = _merge_racing_another_insert(conn, db_url, run, items)
+    with capture_logs() as logs:
+        counts, statements = _merge_racing_another_insert(conn, db_url, run, items)
     # The page's INSERT of new keys met movie 2's; the merge then found it stored.
+    assert [e["event"] for e in logs] == ["new page merged instead"]
     assert counts == PageCounts(added=2, updated=1)
     assert statements == [(False, None)]
     assert one(conn, "SELECT title FROM hotstar_movies WHERE content_id = %s", cid(2)) == (

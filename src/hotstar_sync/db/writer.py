@@ -3,9 +3,10 @@
 Per page (design: "Data flow", issue 5 "Writer"):
 
 1. COPY the rows (binary) into a temporary staging table.
-2. A page none of whose keys the mirror holds (a first load) is INSERTed whole, with its
-   change-log rows, in one statement. Any other page, or one whose INSERT fails (a UNIQUE
-   value taken, a key another transaction inserted meanwhile), is merged: one statement
+2. A page none of whose keys and UNIQUE values the mirror holds (a first load) is INSERTed
+   whole, with its change-log rows, in one statement. Any other page, or one whose INSERT
+   fails (a key another transaction inserted meanwhile, any other constraint or data
+   error), is merged: one statement
    classifies every staged row against the mirror (new, changed, unchanged, clashing with
    another row's UNIQUE value), INSERTs the new rows and UPDATEs the changed ones, and
    appends their change-log rows. Unchanged rows are never touched: their updated_at and
@@ -162,7 +163,15 @@ class _Sql:
             ),
             "changed": changed,
         }
-        self.absent = sql.SQL(_ABSENT).format(**parts)
+        #: Where each UNIQUE value sits in a `Row`; `_ABSENT` takes them as %(unique_<i>)s.
+        self.unique_at = [names.index(kind.by_field[name].column) for name in kind.unique_fields]
+        taken = [
+            sql.SQL("AND NOT EXISTS (SELECT FROM {} WHERE {} = ANY({}::{}[]))").format(
+                table, sql.Identifier(names[at]), sql.Placeholder(f"unique_{i}"), sql.SQL(types[at])
+            )
+            for i, at in enumerate(self.unique_at)
+        ]
+        self.absent = sql.SQL(_ABSENT).format(**parts, taken=sql.SQL(" ").join(taken))
         self.insert = sql.SQL(_INSERT).format(**parts)
         self.merge = sql.SQL(_MERGE.replace("{up}", _UP_SPLIT)).format(**parts)
         self.upsert = sql.SQL(_MERGE.replace("{up}", _UP_UPSERT)).format(**parts)
@@ -241,7 +250,7 @@ SELECT 'clash', c.{key}::text || chr(31) || c.clash, NULL, NULL, NULL, NULL, NUL
 FROM cand c WHERE c.clash IS NOT NULL
 """
 
-# The rows to write, as either way below takes them: the raw item is parsed
+# The rows to write, as every INSERT below takes them: the raw item is parsed
 # once per row (OFFSET 0 keeps the planner from copying the cast into each JSON column's
 # expression), and only for rows that are written.
 _COLUMNS = """({columns}, raw_response, content_hash, is_deleted, deleted_reason, deleted_at,
@@ -259,12 +268,15 @@ _VALUES = """
          %(run)s, %(run)s, %(now)s::timestamptz"""
 _ROWS = _VALUES + _SOURCE
 
-# A page of new keys only (`_ABSENT` said so): every staged row is inserted, without the
-# classification (two index probes and a sort per row: 5 to 8% of a first load's PostgreSQL
-# CPU in two A/B runs). A row it was wrong about fails the INSERT, and the page is merged
-# instead. An inserted row is a change-log 'insert', and a 'delete' too when stored deleted.
+# A page whose keys and UNIQUE values are all new (`_ABSENT` says so, once per page; the
+# writer checks the values are distinct within the page): every staged row is inserted,
+# without the classification's per-row lookups, window sort and joins (5 to 8% of a first
+# load's PostgreSQL CPU, medians of two A/B runs of 3 and 4 rounds). Should another
+# transaction insert one of the keys meanwhile, the INSERT fails and the page is merged.
+# An inserted row is a change-log 'insert', then a 'delete' when it is stored deleted.
 _ABSENT = """
 SELECT NOT EXISTS (SELECT FROM {table} WHERE {key} = ANY(%(keys)s::text[]))
+   {taken}
    -- A quarantined item stored now is resolved: the merge does that.
    AND NOT EXISTS (SELECT FROM hotstar_quarantine WHERE content_type = %(kind)s
                    AND item_key = ANY(%(keys)s::text[]) AND resolved_at IS NULL)
@@ -284,11 +296,12 @@ WITH ins AS (
 logged AS (
   INSERT INTO hotstar_change_log (run_id, content_type, content_id, change, changed_fields,
                                   reason, changed_at)
-  SELECT %(run)s, %(kind)s, key, 'insert', NULL::text[], NULL::text, %(now)s::timestamptz
-  FROM ins
-  UNION ALL
-  SELECT %(run)s, %(kind)s, key, 'delete', NULL, deleted_reason, %(now)s::timestamptz
-  FROM ins WHERE deleted_reason IS NOT NULL
+  SELECT %(run)s, %(kind)s, i.key, e.change, NULL, e.reason, %(now)s::timestamptz
+  FROM ins i CROSS JOIN LATERAL (
+    SELECT 'insert' AS change, NULL::text AS reason
+    UNION ALL
+    SELECT 'delete', i.deleted_reason WHERE i.deleted_reason IS NOT NULL
+  ) e
 )
 SELECT count(*) FROM ins
 """
@@ -488,20 +501,18 @@ class PageWriter:
     def _merge(
         self, cur: psycopg.Cursor[Any], rows: list[Row], params: dict[str, Any]
     ) -> tuple[PageCounts, list[Reject]]:
-        """The staged page into the mirror: a page of new keys by `_INSERT`; otherwise, or
-        if that fails, the merge: the fast way; on a unique violation (another transaction
-        may have inserted one of the new keys meanwhile) the safe way, `_UP_UPSERT`; if a
-        row breaks a constraint the classification did not foresee, row by row."""
-        keys = [row[self._key_index] for row in rows]
-        if keys and cur.execute(self._sql.absent, params | {"keys": keys}).fetchone() == (True,):
+        """The staged page into the mirror: a page of new keys and values by `_INSERT`;
+        otherwise, or if that fails, the merge: the fast way; on a unique violation (another
+        transaction may have inserted one of the new keys meanwhile) the safe way,
+        `_UP_UPSERT`; if a row breaks a constraint the classification did not foresee, row
+        by row."""
+        if self._all_new(cur, rows, params):
             try:
                 with self.conn.transaction():
-                    cur.execute(self._sql.insert, params)
-                    added = cur.fetchone()
-                assert added is not None
-                return PageCounts(added=added[0]), []
+                    added = cur.execute(self._sql.insert, params).fetchone()
+                return PageCounts(added=added[0] if added else 0), []
             except (psycopg.IntegrityError, psycopg.DataError) as exc:
-                log.debug(
+                log.info(
                     "new page merged instead",
                     type=self.content_type.name,
                     run=self.run_id,
@@ -528,6 +539,19 @@ class PageWriter:
         by_key = {row[self._key_index]: row for row in rows}
         failed = [_row_reject(by_key[key], key, reason) for key, reason in clashes]
         return replace(counts, quarantined=len(failed)), failed
+
+    def _all_new(self, cur: psycopg.Cursor[Any], rows: list[Row], params: dict[str, Any]) -> bool:
+        """Whether no row of the page shares its key or a UNIQUE value with a stored row, or
+        a UNIQUE value with another row of the page, and none is in the quarantine."""
+        if not rows:
+            return False
+        values: dict[str, Any] = {"keys": [row[self._key_index] for row in rows]}
+        for i, at in enumerate(self._sql.unique_at):
+            column = [row[at] for row in rows if row[at] is not None]
+            if len(set(column)) < len(column):
+                return False  # a clash within the page: the merge quarantines it
+            values[f"unique_{i}"] = column
+        return cur.execute(self._sql.absent, params | values).fetchone() == (True,)
 
     def _merge_each(
         self, cur: psycopg.Cursor[Any], rows: list[Row], params: dict[str, Any]
