@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -69,4 +70,11 @@ def settings() -> Settings:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The interpreter's teardown runs the garbage collector over every object the
+        # imports made (~60,000): 0.3 s of every command, a tenth of a short one. Frozen,
+        # they are skipped; atexit handlers (the embedded server's) and flushes still run,
+        # and everything this command opened it has closed by now.
+        gc.freeze()
