@@ -7,13 +7,19 @@ removal leaves behind. A missed add is a row deleted from the mirror.
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
 from hotstar_sync.cli import app
+from hotstar_sync.jobs import sync as sync_module
 from hotstar_sync.jobs.ingest import ingest
+from hotstar_sync.jobs.session import PassResult, Session
 from hotstar_sync.jobs.sync import sync
+from hotstar_sync.model.windows import Range, Window
 from hotstar_sync.simulator import SimulatorConfig, serve_in_thread
 from tests.conftest import _create_database, _drop_database, _with_dbname
 from tests.jobs.mirror import assert_mirror_matches, mirror_rows
@@ -157,3 +163,56 @@ def test_verify_reports_drift_read_only_and_exits_5(loaded, db_url):
     assert "-1" in drift.stdout
     assert drift.stderr.startswith("error: the API holds ")
     assert all(r["deleted_reason"] != "vanished" for r in mirror_rows(db_url).values())
+
+
+def test_an_item_moved_while_the_sync_runs_is_not_taken_for_a_removal(loaded, db_url, monkeypatch):
+    sim, settings, _ = loaded
+    ghost_second = 1_234_567_890
+    (removed,) = ghost(db_url, ghost_second)  # so that the counts differ
+    movies = sim.catalog.collection("movie")
+    moved = min(movies.latest().values(), key=lambda e: (e.index["startDate"], e.content_id))
+    new_second = ghost_second + 1
+    real_probe = sync_module.probe
+
+    def moved_then_probed(*args: Any, **kwargs: Any) -> Any:
+        # Its startDate moves after the sync read its update window, before the probe: the
+        # mirror has it at its old second, the API next to the ghost, whose drift it hides.
+        change = moved.changed(startDate=new_second, updateDate=int(time.time()) + 1)
+        movies.stage([(moved.content_id, change)], time.time())
+        return real_probe(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "probe", moved_then_probed)
+    report = sync(settings)
+    assert report.probe is not None and report.probe.leaves
+    row = mirror_rows(db_url)[moved.content_id]
+    assert row["deleted_reason"] is None and row["start_date"] == new_second
+    assert report.probe.vanished == 0 and report.status == "completed"
+    # The ghost is found once the mirror has the move (the next day's probe).
+    monkeypatch.setattr(sync_module, "probe", real_probe)
+    assert sync(settings).probe.vanished == 1  # type: ignore[union-attr]
+    assert mirror_rows(db_url)[removed]["deleted_reason"] == "vanished"
+    assert_mirror_matches(db_url, sim.catalog.truth())
+
+
+def test_a_probe_walk_that_does_not_verify_deletes_nothing(loaded, db_url, monkeypatch):
+    _sim, settings, _ = loaded
+    (cid,) = ghost(db_url, 1_234_567_890)
+    scan = Session.scan
+
+    def unverified_walks(
+        self: Session, run: Any, kind: Any, root: Window, **kwargs: Any
+    ) -> PassResult:
+        result = scan(self, run, kind, root, **kwargs)
+        if root.update == Range():  # the probe's walks of startDate windows, nothing else
+            result.scanner.result.verified = False
+        return result
+
+    monkeypatch.setattr(Session, "scan", unverified_walks)
+    report = sync(settings)
+    assert report.probe is not None and report.probe.unverified
+    assert report.probe.vanished == 0 and not report.probe.refused
+    assert mirror_rows(db_url)[cid]["deleted_reason"] is None
+    assert report.status == "incomplete"
+    last = sync_log(db_url)[-1]
+    assert last["status"] == "incomplete"
+    assert last["incomplete_windows"] == report.probe.unverified

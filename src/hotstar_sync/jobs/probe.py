@@ -47,6 +47,8 @@ class ProbeReport:
     would_vanish: int = 0
     refused: bool = False  # the deletion guard held the deletions back
     fell_back: bool = False  # too costly: a reconcile should run instead
+    #: Windows whose walk did not verify: nothing was deleted in them.
+    unverified: list[str] = field(default_factory=list)
 
     @property
     def drift(self) -> int:
@@ -65,6 +67,7 @@ class ProbeReport:
             "would_vanish": self.would_vanish,
             "refused": self.refused,
             "fell_back": self.fell_back,
+            "unverified": self.unverified,
         }
 
 
@@ -164,18 +167,36 @@ def probe(
     if not act or not report.leaves or report.fell_back:
         return report
     candidates: set[str] = set()
+    seen: set[str] = set()
     for leaf in report.leaves:
         window = Window(start=leaf.window)
-        first = s.scan(run, kind, window, collect_ids=True)
-        report.missing += first.totals.counts.added
-        report.counts = report.counts + first.totals.counts
+        walks = [s.scan(run, kind, window, collect_ids=True)]
+        report.missing += walks[0].totals.counts.added
         inside = {c for c, (sd, _) in present.items() if sd in leaf.window}
-        unseen = inside - first.seen
-        if unseen:
-            second = s.scan(run, kind, window, collect_ids=True)
-            report.counts = report.counts + second.totals.counts
-            unseen -= second.seen
-        candidates |= unseen
+        if inside - walks[0].seen:  # a second sighting before any deletion
+            walks.append(s.scan(run, kind, window, collect_ids=True))
+        for walk in walks:
+            report.counts = report.counts + walk.totals.counts
+            seen |= walk.seen
+        if all(walk.verified for walk in walks):
+            candidates |= inside
+        else:  # an item a walk missed may still be there: only a complete walk deletes
+            report.unverified += [key for walk in walks for key in walk.unverified] or [window.key]
+    # Not only this leaf's walks: an item whose startDate the mirror had wrong sits in one
+    # leaf's `inside` and was seen by another's walk, which stored its new startDate.
+    candidates -= seen
+    if candidates and run.to_update_date is not None:
+        # An item whose startDate changed after this sync's update window was read is in
+        # the mirror at its old second, which a walk may show empty while the item lives at
+        # the new one (possibly in no drifting window: its two moves cancel out). Whatever
+        # changed since the window's end is read before anything is deleted (one request
+        # on most days), and stored.
+        since = s.scan(run, kind, Window(update=Range(run.to_update_date)), collect_ids=True)
+        report.counts = report.counts + since.totals.counts
+        candidates -= since.seen
+        if not since.verified:
+            report.unverified += since.unverified or ["changed since the sync's window"]
+            candidates.clear()
     report.would_vanish = sum(present[c][1] for c in candidates)
     live = sum(is_live for _, is_live in present.values())
     if report.would_vanish > s.settings.delete_guard_fraction * live and not force:

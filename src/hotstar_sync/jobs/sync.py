@@ -162,6 +162,8 @@ def sync_in(
             # A reconcile would find every deletion anyway; otherwise count and bisect.
             probed = probe(s, content_type, run, force=force)
             refused = probed.refused
+            if probed.unverified:  # its deletions were held back: the day is not complete
+                status, unverified = "incomplete", [*unverified, *probed.unverified]
         if status == "completed" and refused:
             status = "refused"
         details: dict[str, object] = {"probe": probed.details()} if probed else {}
