@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
+from hotstar_sync.db.runs import JOB_LOCK_KEY
 from hotstar_sync.ops.health import (
     History,
     Level,
@@ -90,25 +94,79 @@ def test_a_failure_that_is_also_stale_gives_one_line_per_finding(log_db: str) ->
     ]
 
 
-def test_a_run_stuck_in_running_for_over_an_hour_is_critical(log_db: str) -> None:
+@contextmanager
+def job_running(db_url: str) -> Iterator[None]:
+    """The database's job lock held, as a running hotstar-sync job holds it."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (JOB_LOCK_KEY,))
+        yield
+
+
+def test_a_job_running_for_over_six_hours_is_stuck(log_db: str) -> None:
     add_run(log_db, "initial", "completed", ago=3 * D)
-    run = add_run(log_db, "daily", "running", ago=2 * H)
+    add_run(log_db, "daily", "completed", ago=20 * H)
+    run = add_run(log_db, "reconcile", "running", ago=7 * H)
+    with job_running(log_db):
+        assert health(log_db) == (
+            2,
+            [
+                f"CRITICAL: reconcile run {run.id} stuck in 'running' for 7.0 h "
+                f"(started {utc(run.started_at)})"
+            ],
+        )
+
+
+def test_a_long_job_holding_the_lock_is_fine(log_db: str) -> None:
+    # A reconcile of every show's seasons takes ~1.7 h at 1 request/s.
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    add_run(log_db, "daily", "completed", ago=20 * H)
+    add_run(log_db, "reconcile", "running", ago=2 * H)
+    with job_running(log_db):
+        assert health(log_db) == (
+            0,
+            ["OK: last daily sync completed 20.0 h ago; last complete pass 3.0 days ago"],
+        )
+
+
+def test_a_running_row_whose_process_is_gone_is_critical(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    add_run(log_db, "daily", "completed", ago=20 * H)
+    run = add_run(log_db, "reconcile", "running", ago=0.5 * H)
     assert health(log_db) == (
         2,
         [
-            f"CRITICAL: daily sync run {run.id} stuck in 'running' for 2.0 h "
-            f"(started {utc(run.started_at)})"
+            f"CRITICAL: reconcile run {run.id} left in 'running' (started "
+            f"{utc(run.started_at)}): no job holds the job lock, so its process ended without "
+            "finishing; the next job marks it abandoned"
         ],
     )
 
 
-def test_a_run_going_for_less_than_an_hour_is_fine(log_db: str) -> None:
+def test_a_running_row_a_minute_old_is_not_yet_suspect(log_db: str) -> None:
+    # The job may have taken the lock after the check read it.
     add_run(log_db, "initial", "completed", ago=3 * D)
-    add_run(log_db, "daily", "running", ago=0.5 * H)
-    assert health(log_db) == (
-        0,
-        ["OK: last daily sync running 0.5 h ago; last complete pass 3.0 days ago"],
-    )
+    add_run(log_db, "daily", "running", ago=timedelta(minutes=1))
+    assert health(log_db)[0] == 0
+
+
+def test_one_type_s_trouble_is_not_hidden_by_another_type_s_success(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    add_run(log_db, "daily", "completed", ago=2 * H)
+    refused = add_run(log_db, "reconcile", "refused", ago=1 * H)
+    add_run(log_db, "initial", "completed", ago=3 * D, content_type="channel")
+    add_run(log_db, "daily", "completed", ago=2 * H, content_type="channel")
+    add_run(log_db, "reconcile", "completed", ago=0.5 * H, content_type="channel")
+    code, lines = health(log_db)
+    assert code == 1
+    assert lines == [
+        f"WARNING: movie: deletion guard tripped: reconcile run {refused.id} at "
+        f"{utc(refused.completed_at)} was refused, nothing was deleted; review it, then run "
+        "`hotstar-sync reconcile --force`"
+    ]
+    add_run(log_db, "reconcile", "completed", ago=0.2 * H)
+    code, lines = health(log_db)
+    assert code == 0
+    assert [line.split(":")[:2] for line in lines] == [["OK", " channel"], ["OK", " movie"]]
 
 
 def test_a_tripped_deletion_guard_is_a_warning(log_db: str) -> None:
@@ -259,7 +317,8 @@ def test_the_worst_finding_decides_the_level() -> None:
         last_daily=run(3, "daily", "incomplete", 1),
         last_complete_pass=run(1, "initial", "completed", 9 * 24),
         last_pass=run(2, "reconcile", "refused", 2),
-        running=(run(4, "reconcile", "running", 1.5),),
+        running=(run(4, "reconcile", "running", 7.5),),
+        job_running=True,
     )
     report = evaluate(history, Limits.for_reconcile_every(7))
     assert [f.level for f in report.findings] == [
@@ -270,5 +329,5 @@ def test_the_worst_finding_decides_the_level() -> None:
     ]
     assert report.level is Level.CRITICAL
     assert report.lines()[0] == (
-        "CRITICAL: reconcile run 4 stuck in 'running' for 1.5 h (started 2026-01-10 10:30:00 UTC)"
+        "CRITICAL: reconcile run 4 stuck in 'running' for 7.5 h (started 2026-01-10 04:30:00 UTC)"
     )

@@ -4,10 +4,12 @@
 `read_history` is the one small reader of `hotstar_sync_log` behind it, and `check` joins
 the two, turning an unreadable database into UNKNOWN rather than an error.
 
-The rules (docs/operations.md):
+The rules, for each content type with runs (docs/operations.md):
 
 - no row in the sync log at all                                  CRITICAL
-- a run 'running' for over an hour (stuck, or its process died)   CRITICAL
+- a run 'running' while no job holds the database's job lock
+  (its process died), for over 5 minutes                         CRITICAL
+- a run 'running' for over 6 hours (stuck)                        CRITICAL
 - the last daily sync started over 26 hours ago                   CRITICAL
 - the last daily sync failed                                      CRITICAL
 - the last daily sync was incomplete or abandoned                 WARNING
@@ -36,12 +38,18 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from hotstar_sync.db.runs import JOB_LOCK_KEY
 from hotstar_sync.errors import HotstarSyncError
 from hotstar_sync.ops import read_only
 
-#: The seed's limits: a daily sync is due every 24 h (2 h of slack), and takes minutes.
+#: The seed's limit: a daily sync is due every 24 h (2 h of slack).
 DAILY_MAX_AGE = timedelta(hours=26)
-STUCK_AFTER = timedelta(hours=1)
+#: The seed said one hour, for syncs that take minutes; a first load or reconcile of the
+#: whole catalogue takes about two at 1 request/s (7,126 requests), and is not stuck.
+STUCK_AFTER = timedelta(hours=6)
+#: A 'running' row whose process is gone (no job holds the lock): the few minutes spare
+#: the moment between a job taking the lock and this check reading it.
+ORPHANED_AFTER = timedelta(minutes=5)
 PASS_TYPES = ("initial", "reconcile")
 
 
@@ -82,6 +90,8 @@ class History:
     now: datetime
     any_run: bool
     last_daily: RunRow | None = None
+    #: Whether a hotstar-sync job holds the database's job lock (`db.runs.job_lock`).
+    job_running: bool = False
     #: The newest 'completed' initial or reconcile.
     last_complete_pass: RunRow | None = None
     #: The newest initial or reconcile that has ended, whatever its status.
@@ -93,6 +103,7 @@ class History:
 class Limits:
     daily_max_age: timedelta = DAILY_MAX_AGE
     stuck_after: timedelta = STUCK_AFTER
+    orphaned_after: timedelta = ORPHANED_AFTER
     pass_warning: timedelta = timedelta(days=8)
     pass_critical: timedelta = timedelta(days=16)
 
@@ -146,15 +157,26 @@ def _run_name(run: RunRow) -> str:
 
 
 def _stuck(history: History, limits: Limits) -> list[Finding]:
-    return [
-        Finding(
-            Level.CRITICAL,
-            f"{_run_name(run)} stuck in 'running' for {_hours(history.now - run.started_at)} "
-            f"(started {at(run.started_at)})",
-        )
-        for run in history.running
-        if history.now - run.started_at > limits.stuck_after
-    ]
+    found = []
+    for run in history.running:
+        age, started = history.now - run.started_at, at(run.started_at)
+        if not history.job_running and age > limits.orphaned_after:
+            found.append(
+                Finding(
+                    Level.CRITICAL,
+                    f"{_run_name(run)} left in 'running' (started {started}): no job holds "
+                    "the job lock, so its process ended without finishing; the next job "
+                    "marks it abandoned",
+                )
+            )
+        elif age > limits.stuck_after:
+            found.append(
+                Finding(
+                    Level.CRITICAL,
+                    f"{_run_name(run)} stuck in 'running' for {_hours(age)} (started {started})",
+                )
+            )
+    return found
 
 
 def _daily(history: History, limits: Limits) -> list[Finding]:
@@ -289,6 +311,18 @@ def evaluate(history: History, limits: Limits | None = None) -> HealthReport:
     return HealthReport(tuple(found) or (_summary(history),))
 
 
+def evaluate_types(histories: dict[str, History], limits: Limits | None = None) -> HealthReport:
+    """`evaluate` for each content type with runs: one type's refused or failed run is not
+    hidden by another type's later success. With several types, each line names its own."""
+    if len(histories) <= 1:
+        history = next(iter(histories.values()), None)
+        return evaluate(history or History(datetime.now(UTC), False), limits)
+    reports = {kind: evaluate(history, limits) for kind, history in histories.items()}
+    problems = [(kind, f) for kind, report in reports.items() for f in report.problems()]
+    findings = problems or [(kind, f) for kind, report in reports.items() for f in report.findings]
+    return HealthReport(tuple(Finding(f.level, f"{kind}: {f.message}") for kind, f in findings))
+
+
 def unknown(reason: str) -> HealthReport:
     return HealthReport((Finding(Level.UNKNOWN, reason),))
 
@@ -303,42 +337,76 @@ SELECT id, sync_type, status, started_at, completed_at,
        details -> 'probe' AS probe
 FROM hotstar_sync_log
 """
-_LAST_DAILY = _COLUMNS + "WHERE sync_type = 'daily' ORDER BY started_at DESC, id DESC LIMIT 1"
+# %(type)s: one content type's runs, or (NULL) every run.
+_OF_TYPE = "(%(type)s::text IS NULL OR content_type = %(type)s) AND "
+_LAST_DAILY = (
+    _COLUMNS + "WHERE " + _OF_TYPE + "sync_type = 'daily' ORDER BY started_at DESC, id DESC LIMIT 1"
+)
 _LAST_COMPLETE_PASS = (
-    _COLUMNS + "WHERE sync_type = ANY(%s) AND status = 'completed'"
+    _COLUMNS + "WHERE " + _OF_TYPE + "sync_type = ANY(%(passes)s) AND status = 'completed'"
     " ORDER BY completed_at DESC NULLS LAST, id DESC LIMIT 1"
 )
 _LAST_PASS = (
-    _COLUMNS + "WHERE sync_type = ANY(%s) AND status <> 'running'"
+    _COLUMNS + "WHERE " + _OF_TYPE + "sync_type = ANY(%(passes)s) AND status <> 'running'"
     " ORDER BY started_at DESC, id DESC LIMIT 1"
 )
-_RUNNING = _COLUMNS + "WHERE status = 'running' ORDER BY id"
+_RUNNING = _COLUMNS + "WHERE " + _OF_TYPE + "status = 'running' ORDER BY id"
+# Whether any session holds the job lock (a bigint advisory key: high and low 32 bits).
+_JOB_RUNNING = """
+SELECT EXISTS (
+  SELECT FROM pg_locks
+  WHERE locktype = 'advisory' AND granted AND objsubid = 1
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND classid::bigint = %(key)s >> 32 AND objid::bigint = %(key)s & 4294967295
+) AS running
+"""
 
 
 def _row(row: dict[str, Any] | None) -> RunRow | None:
     return None if row is None else RunRow(**row)
 
 
-def read_history(conn: psycopg.Connection[Any]) -> History:
-    """The runs `evaluate` needs; the database's own clock is `now`, as it stamps the rows."""
+def read_history(conn: psycopg.Connection[Any], content_type: str | None = None) -> History:
+    """The runs `evaluate` needs (of one content type, or all); the database's own clock is
+    `now`, as it stamps the rows. The lock is read first: a job that takes it afterwards
+    has a 'running' row younger than `Limits.orphaned_after`."""
+    params = {"type": content_type, "passes": list(PASS_TYPES), "key": JOB_LOCK_KEY}
     with conn.cursor(row_factory=dict_row) as cur:
+        job = cur.execute(_JOB_RUNNING, params).fetchone()
         now = cur.execute("SELECT now() AS now").fetchone()
-        any_run = cur.execute("SELECT EXISTS (SELECT 1 FROM hotstar_sync_log) AS any").fetchone()
-        last_daily = _row(cur.execute(_LAST_DAILY).fetchone())
-        complete = _row(cur.execute(_LAST_COMPLETE_PASS, (list(PASS_TYPES),)).fetchone())
-        last_pass = _row(cur.execute(_LAST_PASS, (list(PASS_TYPES),)).fetchone())
-        running = tuple(RunRow(**r) for r in cur.execute(_RUNNING).fetchall())
-    assert now is not None and any_run is not None  # single-row SELECTs
-    return History(now["now"], any_run["any"], last_daily, complete, last_pass, running)
+        any_run = cur.execute(
+            "SELECT EXISTS (SELECT FROM hotstar_sync_log WHERE " + _OF_TYPE + "true) AS any",
+            params,
+        ).fetchone()
+        last_daily = _row(cur.execute(_LAST_DAILY, params).fetchone())
+        complete = _row(cur.execute(_LAST_COMPLETE_PASS, params).fetchone())
+        last_pass = _row(cur.execute(_LAST_PASS, params).fetchone())
+        running = tuple(RunRow(**r) for r in cur.execute(_RUNNING, params).fetchall())
+    assert job is not None and now is not None and any_run is not None  # single-row SELECTs
+    return History(
+        now["now"],
+        any_run["any"],
+        last_daily=last_daily,
+        job_running=job["running"],
+        last_complete_pass=complete,
+        last_pass=last_pass,
+        running=running,
+    )
+
+
+def read_histories(conn: psycopg.Connection[Any]) -> dict[str, History]:
+    """`read_history` of each content type that has runs, by name."""
+    kinds = conn.execute("SELECT DISTINCT content_type FROM hotstar_sync_log ORDER BY 1").fetchall()
+    return {kind: read_history(conn, kind) for (kind,) in kinds}
 
 
 def check(url: str, limits: Limits | None = None) -> HealthReport:
     """Read the sync log at `url` and evaluate it; UNKNOWN when it cannot be read."""
     try:
         with read_only(url) as conn:
-            history = read_history(conn)
+            histories = read_histories(conn)
     except HotstarSyncError as exc:
         return unknown(exc.message)
     except psycopg.Error as exc:
         return unknown(f"cannot read the sync log: {exc.diag.message_primary or exc}")
-    return evaluate(history, limits)
+    return evaluate_types(histories, limits)

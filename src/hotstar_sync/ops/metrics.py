@@ -123,7 +123,7 @@ class SyncLogCollector(Collector):
         )
         for state, count in status.mirror_size(conn).items():
             mirror.add_metric([state], count)
-        level = health.evaluate(health.read_history(conn), self.limits).level
+        level = health.evaluate_types(health.read_histories(conn), self.limits).level
         return [runs, items, requests, success, duration, mirror, _health(level)]
 
 
