@@ -9,18 +9,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotstar_sync.cli._app import app, handle_errors, settings
+from hotstar_sync.cli._app import app, err_console, handle_errors, settings
 from hotstar_sync.cli._progress import progress_display
 from hotstar_sync.cli._types import ALL, label, resolve, type_option
 from hotstar_sync.db.changes import CHANGES, changes_since
 from hotstar_sync.db.connect import connect, database_url
-from hotstar_sync.errors import ConfigError, DeletionGuardError, DriftError, IncompletePassError
+from hotstar_sync.errors import (
+    ConfigError,
+    DeletionGuardError,
+    DriftError,
+    HotstarSyncError,
+    IncompletePassError,
+)
 from hotstar_sync.jobs.probe import verify as verify_job
 from hotstar_sync.jobs.reconcile import ReconcileReport, reconcile_types
 from hotstar_sync.jobs.sync import SyncReport, sync_types
 
 
-def _report_reconcile(report: ReconcileReport) -> None:
+def _report_reconcile(report: ReconcileReport) -> list[HotstarSyncError]:
     c = report.counts
     typer.echo(
         f"{report.content_type} reconcile run {report.run_id}: {report.status} in "
@@ -29,17 +35,34 @@ def _report_reconcile(report: ReconcileReport) -> None:
         f"{report.expired:,} expired, {report.requests:,} API requests"
     )
     if report.status == "refused":
-        raise DeletionGuardError(
-            f"reconcile run {report.run_id} would soft-delete {report.would_vanish:,} of "
-            f"{report.live_rows:,} live rows as vanished, over HOTSTAR_DELETE_GUARD_FRACTION; "
-            "nothing was deleted"
-        )
+        return [
+            DeletionGuardError(
+                f"reconcile run {report.run_id} would soft-delete {report.would_vanish:,} of "
+                f"{report.live_rows:,} live rows as vanished, over "
+                "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
+            )
+        ]
     if report.status == "incomplete":
-        raise IncompletePassError(
-            f"reconcile run {report.run_id} is incomplete ({len(report.unverified)} window(s) "
-            "not verified); nothing was deleted",
-            hint="run `hotstar-sync reconcile` again later",
-        )
+        return [
+            IncompletePassError(
+                f"reconcile run {report.run_id} is incomplete ({len(report.unverified)} "
+                "window(s) not verified); nothing was deleted",
+                hint="run `hotstar-sync reconcile` again later",
+            )
+        ]
+    return []
+
+
+def _raise_worst(errors: list[HotstarSyncError]) -> None:
+    """After every report is printed: each error's line, the deletion guard's (exit 4: a
+    person must look) before an incomplete pass's (exit 5: the next run retries), and the
+    exit code of the first."""
+    if not errors:
+        return
+    errors = sorted(errors, key=lambda e: not isinstance(e, DeletionGuardError))
+    for later in errors[1:]:
+        err_console.print(f"error: {later.message}", markup=False)
+    raise errors[0]
 
 
 @app.command()
@@ -67,11 +90,10 @@ def sync(
             url=database_url(cfg),
             only_ingested=kind == ALL,
         )
-    for report in reports:
-        _report_sync(report)
+    _raise_worst([error for report in reports for error in _report_sync(report)])
 
 
-def _report_sync(report: SyncReport) -> None:
+def _report_sync(report: SyncReport) -> list[HotstarSyncError]:
     c = report.counts
     parents = "" if report.parents is None else f"{report.parents:,} parent(s) asked: "
     typer.echo(
@@ -88,20 +110,33 @@ def _report_sync(report: SyncReport) -> None:
             f"count probe: API {p.api_total:,} vs mirror {p.mirror_total:,}; "
             f"{p.requests:,} requests, {len(p.probed)} window(s) probed, {p.missing:,} missing "
             f"item(s) stored, {p.vanished:,} vanished"
-            + ("; too costly, reconciling instead" if p.fell_back else "")
+            + (
+                ""
+                if not p.fell_back
+                else "; too costly, reconciled instead"
+                if report.reconcile is not None
+                else "; too costly for a probe: run `hotstar-sync reconcile`"
+            )
         )
+    errors: list[HotstarSyncError] = []
     if report.status == "refused":
         what = "the count probe" if report.probe is not None else "the parents' walks"
-        raise DeletionGuardError(
-            f"sync run {report.run_id}: {what} would soft-delete live rows over "
-            "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
+        errors.append(
+            DeletionGuardError(
+                f"sync run {report.run_id}: {what} would soft-delete live rows over "
+                "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
+            )
         )
-    if report.status != "completed":
-        raise IncompletePassError(
-            f"sync run {report.run_id} is incomplete; the next sync covers the same window again"
+    elif report.status != "completed":
+        errors.append(
+            IncompletePassError(
+                f"sync run {report.run_id} is incomplete; the next sync covers the same window "
+                "again"
+            )
         )
     if report.reconcile is not None:
-        _report_reconcile(report.reconcile)
+        errors += _report_reconcile(report.reconcile)
+    return errors
 
 
 @app.command()
@@ -117,8 +152,7 @@ def reconcile(
     cfg = settings()
     with progress_display(f"reconcile {label(kinds)}") as progress:
         reports = reconcile_types(cfg, kinds, force=force, progress=progress, url=database_url(cfg))
-    for report in reports:
-        _report_reconcile(report)
+    _raise_worst([error for report in reports for error in _report_reconcile(report)])
 
 
 @app.command()

@@ -1,0 +1,70 @@
+"""`hotstar-sync sync`'s report of several types: every type's lines, then the worst exit.
+
+The jobs are replaced by their reports (the jobs themselves run for real in tests/jobs):
+what is tested here is what the command prints and the exit code it picks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hotstar_sync.cli import app
+from hotstar_sync.db.writer import PageCounts
+from hotstar_sync.jobs.probe import ProbeReport
+from hotstar_sync.jobs.reconcile import ReconcileReport
+from hotstar_sync.jobs.sync import SyncReport
+
+ENV = {
+    "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",  # never connected to here
+    "HOTSTAR_API_BASE_URL": "http://127.0.0.1:9",
+}
+
+
+def report(run: int, status: str, kind: str, **extra: Any) -> SyncReport:
+    return SyncReport(
+        run, status, 0, 10, PageCounts(added=1), 0, 0, 2, 0.5, content_type=kind, **extra
+    )
+
+
+def invoke(monkeypatch: pytest.MonkeyPatch, reports: list[SyncReport], *args: str) -> Any:
+    monkeypatch.setattr("hotstar_sync.cli.sync.sync_types", lambda *a, **k: reports)
+    return CliRunner().invoke(app, ["sync", *args], env=ENV)
+
+
+def test_every_type_is_reported_and_the_guard_decides_the_exit(monkeypatch):
+    refused = report(1, "refused", "movie", probe=ProbeReport(refused=True, would_vanish=9))
+    reconciled = ReconcileReport(
+        3, "completed", PageCounts(), 0, 0, 100, 0, 12, 3.0, content_type="channel"
+    )
+    incomplete = report(2, "incomplete", "channel", reconcile=reconciled)
+    result = invoke(monkeypatch, [refused, incomplete], "--type", "all")
+    assert result.exit_code == 4
+    out = result.stdout.splitlines()
+    assert out[0].startswith("movie sync run 1: refused")
+    assert any(line.startswith("channel sync run 2: incomplete") for line in out)
+    assert out[-1].startswith("channel reconcile run 3: completed")  # after an incomplete sync
+    assert result.stderr.splitlines() == [
+        "error: sync run 2 is incomplete; the next sync covers the same window again",
+        "error: sync run 1: the count probe would soft-delete live rows over "
+        "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted",
+        "hint: inspect the run, then rerun with --force to apply the deletions",
+    ]
+
+
+def test_all_completed_exits_0(monkeypatch):
+    result = invoke(monkeypatch, [report(1, "completed", "movie"), report(2, "completed", "show")])
+    assert result.exit_code == 0 and result.stderr == ""
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_a_probe_too_costly_says_what_happened(monkeypatch):
+    fell_back = ProbeReport(fell_back=True)
+    result = invoke(monkeypatch, [report(1, "completed", "movie", probe=fell_back)])
+    assert "too costly for a probe: run `hotstar-sync reconcile`" in result.stdout
+    reconciled = ReconcileReport(3, "completed", PageCounts(), 0, 0, 100, 0, 12, 3.0)
+    with_reconcile = report(1, "completed", "movie", probe=fell_back, reconcile=reconciled)
+    result = invoke(monkeypatch, [with_reconcile])
+    assert "too costly, reconciled instead" in result.stdout
