@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -168,6 +168,29 @@ def test_the_cron_trigger_runs_at_two_in_the_morning_india_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("cron", "weekdays"),
+    [
+        ("0 2 * * 0", {"Sun"}),
+        ("0 2 * * 7", {"Sun"}),
+        ("0 2 * * 1-5", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+        ("0 2 * * 0,6", {"Sat", "Sun"}),
+        ("0 2 * * 0-2", {"Sun", "Mon", "Tue"}),
+        ("0 2 * * */3", {"Sun", "Wed", "Sat"}),
+        ("0 2 * * 1/2", {"Mon", "Wed", "Fri", "Sun"}),
+        ("0 2 * * sun", {"Sun"}),
+        ("0 2 * * mon-wed", {"Mon", "Tue", "Wed"}),
+    ],
+)
+def test_days_of_the_week_count_as_cron_counts_them(cron: str, weekdays: set[str]) -> None:
+    trigger = cron_trigger(cron, "UTC")
+    fire, seen = datetime(2026, 1, 4, 0, 0, tzinfo=UTC), set()  # a Sunday
+    for _ in range(14):
+        fire = trigger.get_next_fire_time(None, fire + timedelta(minutes=1))
+        seen.add(fire.strftime("%a"))
+    assert seen == weekdays
+
+
+@pytest.mark.parametrize(
     ("cron", "zone", "message"),
     [
         (
@@ -176,6 +199,11 @@ def test_the_cron_trigger_runs_at_two_in_the_morning_india_time() -> None:
             "HOTSTAR_SYNC_CRON: Wrong number of fields; got 4, expected 5 (in '0 2 * *')",
         ),
         ("0 2 * * *", "Mars/Olympus", "HOTSTAR_TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        (
+            "0 2 * * 8",
+            "UTC",
+            "HOTSTAR_SYNC_CRON: day of week '8' is not within 0-7 (in '0 2 * * 8')",
+        ),
     ],
 )
 def test_a_bad_timetable_is_a_config_error(cron: str, zone: str, message: str) -> None:

@@ -40,6 +40,31 @@ MISFIRE_GRACE_SECONDS = 3600
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
+#: Cron's day-of-week numbers: 0 and 7 are Sunday.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _cron_weekdays(field: str) -> str:
+    """The day-of-week field with cron's numbers as day names. APScheduler 3 counts 0 as
+    Monday (apscheduler#286: fixed only in 4.0), so `0 2 * * 0` would run on Mondays.
+    Numeric ranges and steps become lists, as a range of names cannot pass Sunday."""
+    days = []
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span != "*" and not span.replace("-", "").isdigit():
+            days.append(part)  # names, as APScheduler reads them
+            continue
+        first, _, last = span.partition("-")
+        low = 0 if span == "*" else int(first)
+        # `*/2` and `1/2` run to the end of the week, as cron reads them.
+        to_end = span == "*" or (step and not last)
+        high = (7 if step else 6) if to_end else int(last or first)
+        if high > 7 or low > high or step == "0":
+            raise ValueError(f"day of week {part!r} is not within 0-7")
+        days += [_CRON_DAYS[day] for day in range(low, high + 1, int(step or 1))]
+    return ",".join(dict.fromkeys(days))
+
+
 def cron_trigger(expression: str, timezone: str) -> CronTrigger:
     """A trigger for a five-field crontab line in an IANA time zone."""
     try:
@@ -47,7 +72,10 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"HOTSTAR_TIMEZONE: unknown time zone {timezone!r}") from None
     try:
-        return CronTrigger.from_crontab(expression, timezone=zone)
+        fields = expression.split()
+        if len(fields) == 5 and fields[4] != "*":
+            fields[4] = _cron_weekdays(fields[4])
+        return CronTrigger.from_crontab(" ".join(fields), timezone=zone)
     except ValueError as exc:
         raise ConfigError(f"HOTSTAR_SYNC_CRON: {exc} (in {expression!r})") from None
 
