@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hotstar_sync.cli import app
@@ -82,3 +87,32 @@ def test_the_operations_doc_names_every_command_endpoint_and_metric() -> None:
     assert len(names) == 8
     for name in names:
         assert f"`{name}`" in text, name
+
+
+def test_serve_listens_and_answers(log_db: str) -> None:
+    env = os.environ | {"DATABASE_URL": log_db}
+    command = [sys.executable, "-m", "hotstar_sync", "serve", "--port", "0"]
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stderr is not None
+            line = server.stderr.readline()
+            url = re.fullmatch(r"Serving the status page at (http://127\.0\.0\.1:\d+/)\n", line)
+            assert url, line
+            answer = httpx.get(url[1] + "healthz", timeout=10)
+            assert answer.status_code == 503
+            assert answer.text == "CRITICAL: no sync has run: start with `hotstar-sync ingest`\n"
+        finally:
+            server.terminate()
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2(log_db: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli(log_db, "serve", "--port", str(port))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: --host 127.0.0.1 --port {port}: cannot listen there (Address already in use)\n"
+    )
+    assert cli(log_db, "serve", "--port", "99999").exit_code == 2

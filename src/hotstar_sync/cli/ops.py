@@ -6,6 +6,7 @@ inside the commands: every other command starts without paying for them.
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC
 from typing import Any
 
@@ -20,7 +21,7 @@ from hotstar_sync.cli._app import app, err_console, handle_errors, settings
 from hotstar_sync.config import Settings
 from hotstar_sync.db import schema
 from hotstar_sync.db.connect import database_url
-from hotstar_sync.errors import HotstarSyncError
+from hotstar_sync.errors import ConfigError, HotstarSyncError
 from hotstar_sync.ops import health as health_rules
 from hotstar_sync.ops import read_only
 from hotstar_sync.ops import status as status_queries
@@ -180,7 +181,7 @@ def health(
 @handle_errors
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on; 0 picks a free one."),
 ) -> None:
     """Serve the status page, /healthz, /metrics and the JSON API (read-only) until Ctrl-C."""
     import uvicorn
@@ -189,7 +190,20 @@ def serve(
 
     cfg = settings()
     url = database_url(cfg)
+    # Bound here, not by uvicorn: a port in use is then one line and exit 2, not uvicorn's
+    # log line and its own exit code 3 (ours for the job lock).
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        raise ConfigError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})"
+        ) from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("serving beyond this machine: anyone who can reach it reads the sync log")
-    err_console.print(f"Serving the status page at http://{host}:{port}/", markup=False)
-    uvicorn.run(create_app(url, _limits(cfg)), host=host, port=port, log_level="warning")
+    bound = sock.getsockname()[1]
+    err_console.print(f"Serving the status page at http://{host}:{bound}/", markup=False)
+    config = uvicorn.Config(create_app(url, _limits(cfg)), log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
