@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from hotstar_sync.cli import app
@@ -116,3 +117,37 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_2(log_db: str) -> None:
         f"error: --host 127.0.0.1 --port {port}: cannot listen there (Address already in use)\n"
     )
     assert cli(log_db, "serve", "--port", "99999").exit_code == 2
+
+
+def test_status_counts_each_type_s_table(log_db: str) -> None:
+    try:
+        _status_of_two_types(log_db)
+    finally:  # the module's tests share this database's (otherwise empty) mirror
+        with psycopg.connect(log_db) as conn:
+            conn.execute("TRUNCATE hotstar_movies, hotstar_channels")
+
+
+def _status_of_two_types(log_db: str) -> None:
+    with psycopg.connect(log_db) as conn:
+        conn.execute(
+            "INSERT INTO hotstar_channels (hotstar_id, content_id, name, content_hash, is_deleted)"
+            " SELECT n, n::text, 'Channel', 'h', n > 3 FROM generate_series(1, 5) n"
+        )
+        conn.execute(
+            "INSERT INTO hotstar_movies (hotstar_id, content_id, title, content_hash)"
+            " SELECT n, n::text, 'Movie', 'h' FROM generate_series(1, 2) n"
+        )
+    ingest = add_run(
+        log_db, "initial", "completed", ago=timedelta(days=2), items_added=5, content_type="channel"
+    )
+    add_run(log_db, "initial", "completed", ago=timedelta(days=1), items_added=2)
+    data = json.loads(cli(log_db, "status", "--json").stdout)
+    assert data["mirror"] == {"live": 5, "deleted": 2}
+    channel = next(r for r in data["runs"] if r["id"] == ingest.id)
+    # Later runs of other types do not count against the channels' table.
+    assert (channel["content_type"], channel["mirror_rows"], channel["mirror_live"]) == (
+        "channel",
+        5,
+        3,
+    )
+    assert "channel" in cli(log_db, "status").stdout

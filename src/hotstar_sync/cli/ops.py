@@ -65,8 +65,13 @@ def _count(value: Any) -> str:
 
 def _runs_table(runs: list[dict[str, Any]]) -> Table:
     # No vertical rules, short headers: it fits 80 columns (cron mail, pipes).
-    table = Table(title="Recent runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("id", justify="right")
+    table = Table(
+        title="Recent runs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=0
+    )
+    # Kept whole when 80 columns are too few (`changes --since` takes it); others shrink.
+    width = max((len(str(run["id"])) for run in runs), default=2)
+    table.add_column("id", justify="right", no_wrap=True, min_width=width)
+    table.add_column("of", no_wrap=True)
     table.add_column("type", no_wrap=True, min_width=5)
     table.add_column("status", no_wrap=True, min_width=6)
     table.add_column("started UTC", no_wrap=True)
@@ -77,6 +82,7 @@ def _runs_table(runs: list[dict[str, Any]]) -> Table:
     for run in runs:
         table.add_row(
             str(run["id"]),
+            run["content_type"],
             run["sync_type"],
             f"[{colour.get(run['status'], 'yellow')}]{run['status']}[/]",
             run["started_at"].astimezone(UTC).strftime("%m-%d %H:%M"),

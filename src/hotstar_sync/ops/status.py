@@ -1,10 +1,11 @@
 """The seed's monitoring queries ("latest sync status", "daily statistics") and their JSON.
 
 `runs` extends the seed's latest-sync query with the columns added since (content type,
-restored, quarantined, errors) and the mirror's size after each run. That size is counted
-back from the mirror's exact size now, run by run, with each run's counters (rows after a
-run = rows now - rows added by later runs; live rows likewise with added + restored -
-deleted), so the newest point is exact and the history costs no scan of the change log.
+restored, quarantined, errors) and the size of the run's table after each run. That size is
+counted back from the table's exact size now, run by run, with the counters of each later
+run of the same type (rows after a run = rows now - rows added by later runs; live rows
+likewise with added + restored - deleted), so the newest point is exact and the history
+costs no scan of the change log.
 """
 
 from __future__ import annotations
@@ -14,17 +15,30 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from hotstar_sync.errors import DatabaseError
+from hotstar_sync.model import CONTENT_TYPES
 
 JSONValue = Any
 
-RUNS = """
-WITH mirror AS (
-  SELECT count(*) AS total_rows, count(*) FILTER (WHERE NOT is_deleted) AS live_rows
-  FROM hotstar_movies
-), log AS (
+# Each content type's table: its rows and live rows now.
+_TABLES = " UNION ALL ".join(
+    sql.SQL(
+        "SELECT {} AS content_type, count(*) AS total_rows,"
+        " count(*) FILTER (WHERE NOT is_deleted) AS live_rows FROM {}"
+    )
+    .format(sql.Literal(kind.name), sql.Identifier(kind.table))
+    .as_string(None)
+    for kind in CONTENT_TYPES.values()
+)
+
+RUNS = (
+    """
+WITH mirror AS ("""
+    + _TABLES
+    + """), log AS (
   SELECT id, sync_type, content_type, status, started_at, completed_at, duration_seconds,
          total_items_fetched, items_added, items_updated, items_deleted, items_restored,
          items_quarantined, api_requests_made, error_count,
@@ -32,17 +46,19 @@ WITH mirror AS (
          coalesce(sum(coalesce(items_added, 0) + coalesce(items_restored, 0)
                       - coalesce(items_deleted, 0)) OVER later, 0) AS live_gain_later
   FROM hotstar_sync_log
-  WINDOW later AS (ORDER BY id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+  WINDOW later AS (PARTITION BY content_type ORDER BY id DESC
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 )
 SELECT log.id, sync_type, content_type, status, started_at, completed_at, duration_seconds,
        total_items_fetched, items_added, items_updated, items_deleted, items_restored,
        items_quarantined, api_requests_made, error_count,
        mirror.total_rows - added_later AS mirror_rows,
        mirror.live_rows - live_gain_later AS mirror_live
-FROM log, mirror
+FROM log LEFT JOIN mirror USING (content_type)
 ORDER BY started_at DESC, log.id DESC
 LIMIT %s
 """
+)
 
 # The seed's "Get daily statistics" query, unchanged but for the parameterised limit.
 DAILY_STATS = """
@@ -69,11 +85,10 @@ ORDER BY id
 LIMIT %s
 """
 
-MIRROR = """
-SELECT count(*) FILTER (WHERE NOT is_deleted) AS live,
-       count(*) FILTER (WHERE is_deleted) AS deleted
-FROM hotstar_movies
-"""
+MIRROR = (
+    "SELECT coalesce(sum(live_rows), 0) AS live, coalesce(sum(total_rows - live_rows), 0)"
+    " AS deleted FROM (" + _TABLES + ") t"
+)
 
 
 Conn = psycopg.Connection[Any]
@@ -108,7 +123,7 @@ def changes(
 
 
 def mirror_size(conn: Conn) -> dict[str, int]:
-    """Live and soft-deleted rows of the mirror now."""
+    """Live and soft-deleted rows of the mirror now, every content type's table together."""
     (row,) = _query(conn, MIRROR, ())
     return {"live": int(row["live"]), "deleted": int(row["deleted"])}
 
