@@ -220,3 +220,43 @@ def test_schedule_with_a_bad_cron_exits_2_naming_the_variable() -> None:
         "error: HOTSTAR_SYNC_CRON: Error validating expression '61': the last value (61) is "
         "higher than the maximum value (59) (in '61 * * * *')\n"
     )
+
+
+@dataclass
+class Counts:
+    added: int
+    updated: int
+
+
+@dataclass
+class TypeReport:
+    run_id: int
+    content_type: str
+    status: str
+    counts: Counts
+
+
+def test_a_run_of_several_types_logs_each_and_warns_for_the_worst() -> None:
+    done = threading.Event()
+
+    def job() -> list[TypeReport]:
+        done.set()
+        return [
+            TypeReport(7, "movie", "completed", Counts(3, 1)),
+            TypeReport(8, "channel", "refused", Counts(0, 2)),
+        ]
+
+    scheduler = Scheduler(job, FAST)
+    with capture_logs() as logs:
+        scheduler.start()
+        try:
+            wait_for(done.is_set)
+            wait_for(lambda: bool(events(logs, "scheduled sync finished")))
+        finally:
+            scheduler.stop()
+    entry = events(logs, "scheduled sync finished")[0]
+    assert (entry["log_level"], entry["status"]) == ("warning", "refused")
+    assert entry["runs"] == [
+        {"run_id": 7, "content_type": "movie", "status": "completed", "added": 3, "updated": 1},
+        {"run_id": 8, "content_type": "channel", "status": "refused", "added": 0, "updated": 2},
+    ]

@@ -51,9 +51,10 @@ def schedule() -> None:
     from hotstar_sync.jobs.sync import sync_types
     from hotstar_sync.model.content import CONTENT_TYPES
 
-    def job() -> None:
-        # Every type the database has loaded, like `hotstar-sync sync --type all`.
-        sync_types(cfg, list(CONTENT_TYPES.values()), url=url, only_ingested=True)
+    def job() -> object:
+        # Every type the database has loaded, like `hotstar-sync sync --type all`; the
+        # reports make the scheduler's "finished" line (status and counts of each run).
+        return sync_types(cfg, list(CONTENT_TYPES.values()), url=url, only_ingested=True)
 
     log.info("scheduler starting", cron=cfg.sync_cron, timezone=cfg.timezone)
     Scheduler(job, trigger).run_until_stopped()

@@ -34,17 +34,24 @@ def job_lock(url: str) -> Iterator[Conn]:
     """Hold the database's job lock; raise `JobLockedError` if another job has it."""
     conn = connect(url, autocommit=True)
     try:
-        locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (JOB_LOCK_KEY,)).fetchone()
+        try:
+            locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (JOB_LOCK_KEY,)).fetchone()
+            if locked and locked[0]:
+                conn.execute(
+                    "UPDATE hotstar_sync_log SET status = 'abandoned', completed_at = now(),"
+                    " duration_seconds = extract(epoch FROM now() - started_at)::int"
+                    " WHERE status = 'running'"
+                )
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot take the job lock: {exc.diag.message_primary or exc}",
+                hint="run `hotstar-sync db upgrade` if the schema is missing",
+            ) from exc
         if not locked or not locked[0]:
             raise JobLockedError(
                 "another hotstar-sync job is running on this database",
                 hint="wait for it to finish; `hotstar-sync status` shows it",
             )
-        conn.execute(
-            "UPDATE hotstar_sync_log SET status = 'abandoned', completed_at = now(),"
-            " duration_seconds = extract(epoch FROM now() - started_at)::int"
-            " WHERE status = 'running'"
-        )
         yield conn
     finally:
         conn.close()

@@ -81,14 +81,25 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
 
 
 def _summary(result: object) -> dict[str, Any]:
-    """The scalar fields of a job's report (a dataclass), for its log line."""
+    """The scalar fields of a job's report (a dataclass), for its log line; of a list of
+    reports (one per content type), each one's under `runs`, and the first status that is
+    not 'completed' as the line's."""
+    if isinstance(result, list | tuple):
+        runs = [_summary(report) for report in result]
+        statuses = [run["status"] for run in runs if "status" in run]
+        status = next((s for s in statuses if s != "completed"), "completed")
+        return {"status": status, "runs": runs} if runs else {}
     if not dataclasses.is_dataclass(result) or isinstance(result, type):
         return {}
-    return {
-        f.name: getattr(result, f.name)
-        for f in dataclasses.fields(result)
-        if isinstance(getattr(result, f.name), str | int | float | bool)
-    }
+    summary: dict[str, Any] = {}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if isinstance(value, str | int | float | bool):
+            summary[f.name] = value
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # e.g. a report's PageCounts: added, updated, ... beside the run's own fields
+            summary |= {k: v for k, v in _summary(value).items() if k not in summary}
+    return summary
 
 
 class Scheduler:
