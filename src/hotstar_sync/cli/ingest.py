@@ -115,6 +115,13 @@ def demo(
         f"{kind.table} ({r.counts.added:,} added)"
         for kind, r in zip(resolve("all"), reports, strict=True)
     )
+    # The embedded server listens on a socket in the data dir only while a command runs.
+    psql = (
+        ""
+        if base.database_url
+        else "To query the tables with psql, set DATABASE_URL to a PostgreSQL of your own and "
+        "run the demo again.\n"
+    )
     items = sum(r.items_fetched for r in reports)
     seconds = sum(r.seconds for r in reports)
     typer.echo(
@@ -124,10 +131,14 @@ the runs in hotstar_sync_log (one per type), every insert in hotstar_change_log,
 and {sum(r.counts.quarantined for r in reports)} malformed item(s) in hotstar_quarantine.
 Items per second: {items / max(seconds, 1e-9):,.0f}.
 
-Next:
-  hotstar-sync simulate             serve the simulator on :8765 (rate-limited like the real API)
-  hotstar-sync ingest [--type T]    load from HOTSTAR_API_BASE_URL (the simulator by default)
-  hotstar-sync db current           the schema's revision
-See README.md for settings (DATABASE_URL, HOTSTAR_PARTNER_ID, HOTSTAR_AKAMAI_SECRET, …)."""
+Next, on this data:
+  hotstar-sync status               the runs and the mirror's size (--json for scripts)
+  hotstar-sync serve                the status page at http://127.0.0.1:8000/ (Ctrl-C stops)
+  hotstar-sync changes --since 0 --type delete   the change log: items stored deleted, why
+  hotstar-sync health               is the mirror kept up to date? (the checks a cron runs)
+Against the API, as in production:
+  hotstar-sync simulate             the simulator on :8765, at the real API's 1 request/s
+  hotstar-sync ingest / sync        load from HOTSTAR_API_BASE_URL, then keep the mirror exact
+{psql}See README.md for settings (DATABASE_URL, HOTSTAR_PARTNER_ID, HOTSTAR_AKAMAI_SECRET, …)."""
     )
     check_complete(reports)
