@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from hotstar_sync.cli import app
 from hotstar_sync.jobs import sync as sync_module
 from hotstar_sync.jobs.ingest import ingest
+from hotstar_sync.jobs.probe import ProbeReport
 from hotstar_sync.jobs.session import PassResult, Session
 from hotstar_sync.jobs.sync import sync
 from hotstar_sync.model.windows import Range, Window
@@ -200,10 +201,11 @@ def test_a_probe_walk_that_does_not_verify_deletes_nothing(loaded, db_url, monke
     scan = Session.scan
 
     def unverified_walks(
-        self: Session, run: Any, kind: Any, root: Window, **kwargs: Any
+        self: Session, run: Any, kind: Any, root: Window | None = None, **kwargs: Any
     ) -> PassResult:
         result = scan(self, run, kind, root, **kwargs)
-        if root.update == Range():  # the probe's walks of startDate windows, nothing else
+        # The probe's walks of startDate windows, nothing else.
+        if root is not None and root.update == Range():
             result.scanner.result.verified = False
         return result
 
@@ -216,3 +218,16 @@ def test_a_probe_walk_that_does_not_verify_deletes_nothing(loaded, db_url, monke
     last = sync_log(db_url)[-1]
     assert last["status"] == "incomplete"
     assert last["incomplete_windows"] == report.probe.unverified
+
+
+def test_a_guard_refusal_outranks_an_unverified_walk(loaded, db_url, monkeypatch):
+    # The probe's verdict as sync() receives it (the probe itself is tested above): one
+    # leaf found a removal the guard held back, another's walk did not verify.
+    _sim, settings, _ = loaded
+    verdict = ProbeReport(refused=True, would_vanish=1, unverified=["start=0..0;update=..;"])
+    monkeypatch.setattr(sync_module, "probe", lambda *args, **kwargs: verdict)
+    report = sync(settings)
+    # A person must look (exit 4), which an incomplete day (exit 5, retried) would hide.
+    assert report.status == "refused"
+    last = sync_log(db_url)[-1]
+    assert last["status"] == "refused" and last["incomplete_windows"] == verdict.unverified

@@ -331,3 +331,27 @@ def test_the_worst_finding_decides_the_level() -> None:
     assert report.lines()[0] == (
         "CRITICAL: reconcile run 4 stuck in 'running' for 7.5 h (started 2026-01-10 04:30:00 UTC)"
     )
+
+
+def test_a_type_loading_for_the_first_time_beside_others_is_not_critical(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    add_run(log_db, "daily", "completed", ago=2 * H)
+    add_run(log_db, "initial", "running", ago=1.5 * H, content_type="episode")
+    with job_running(log_db):
+        code, lines = health(log_db)
+    assert code == 0
+    assert lines[0] == "OK: episode: first load running"
+    assert lines[1].startswith("OK: movie: last daily sync completed 2.0 h ago")
+
+
+def test_a_first_load_that_failed_beside_others_is_a_warning(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=3 * D)
+    add_run(log_db, "daily", "completed", ago=2 * H)
+    failed = add_run(log_db, "initial", "failed", ago=5 * H, content_type="episode")
+    assert health(log_db) == (
+        1,
+        [
+            f"WARNING: episode: first load not complete: initial run {failed.id} was failed "
+            f"at {utc(failed.completed_at)}; run `hotstar-sync ingest` for this type"
+        ],
+    )

@@ -260,3 +260,45 @@ def test_a_run_of_several_types_logs_each_and_warns_for_the_worst() -> None:
         {"run_id": 7, "content_type": "movie", "status": "completed", "added": 3, "updated": 1},
         {"run_id": 8, "content_type": "channel", "status": "refused", "added": 0, "updated": 2},
     ]
+
+
+@dataclass
+class PassReport:
+    run_id: int
+    status: str
+
+
+@dataclass
+class DailyReport:
+    run_id: int
+    status: str
+    counts: Counts
+    reconcile: PassReport | None = None
+
+
+def test_a_refused_reconcile_inside_a_completed_sync_is_a_warning() -> None:
+    done = threading.Event()
+
+    def job() -> list[DailyReport]:
+        done.set()
+        return [DailyReport(4, "completed", Counts(1, 0), reconcile=PassReport(5, "refused"))]
+
+    scheduler = Scheduler(job, FAST)
+    with capture_logs() as logs:
+        scheduler.start()
+        try:
+            wait_for(done.is_set)
+            wait_for(lambda: bool(events(logs, "scheduled sync finished")))
+        finally:
+            scheduler.stop()
+    entry = events(logs, "scheduled sync finished")[0]
+    assert (entry["log_level"], entry["status"]) == ("warning", "refused")
+    assert entry["runs"] == [
+        {
+            "run_id": 4,
+            "status": "completed",
+            "added": 1,
+            "updated": 0,
+            "reconcile": {"run_id": 5, "status": "refused"},
+        }
+    ]

@@ -162,10 +162,11 @@ def sync_in(
             # A reconcile would find every deletion anyway; otherwise count and bisect.
             probed = probe(s, content_type, run, force=force)
             refused = probed.refused
-            if probed.unverified:  # its deletions were held back: the day is not complete
-                status, unverified = "incomplete", [*unverified, *probed.unverified]
-        if status == "completed" and refused:
+            unverified = [*unverified, *probed.unverified]
+        if status == "completed" and refused:  # a person must look: before an incomplete day
             status = "refused"
+        elif status == "completed" and probed is not None and probed.unverified:
+            status = "incomplete"  # the probe held deletions back: the day is not complete
         details: dict[str, object] = {"probe": probed.details()} if probed else {}
         if parents is not None:
             details["parents_asked"] = parents

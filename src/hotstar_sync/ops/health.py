@@ -311,13 +311,36 @@ def evaluate(history: History, limits: Limits | None = None) -> HealthReport:
     return HealthReport(tuple(found) or (_summary(history),))
 
 
+def _first_load(history: History, limits: Limits) -> HealthReport:
+    """A type being added beside others: until its first complete pass only a stuck or
+    dead run, or a first load that ended without completing (a WARNING: the other types
+    are kept up to date), is worth a line."""
+    found = _stuck(history, limits)
+    last = history.last_pass
+    if last is not None:
+        found.append(
+            Finding(
+                Level.WARNING,
+                f"first load not complete: {_run_name(last)} was {last.status} at "
+                f"{at(last.ended_at)}; run `hotstar-sync ingest` for this type",
+            )
+        )
+    return HealthReport(tuple(found) or (Finding(Level.OK, "first load running"),))
+
+
 def evaluate_types(histories: dict[str, History], limits: Limits | None = None) -> HealthReport:
     """`evaluate` for each content type with runs: one type's refused or failed run is not
     hidden by another type's later success. With several types, each line names its own."""
     if len(histories) <= 1:
         history = next(iter(histories.values()), None)
         return evaluate(history or History(datetime.now(UTC), False), limits)
-    reports = {kind: evaluate(history, limits) for kind, history in histories.items()}
+    limits = limits or Limits()
+    reports = {
+        kind: evaluate(history, limits)
+        if history.last_complete_pass is not None
+        else _first_load(history, limits)
+        for kind, history in histories.items()
+    }
     problems = [(kind, f) for kind, report in reports.items() for f in report.problems()]
     findings = problems or [(kind, f) for kind, report in reports.items() for f in report.findings]
     return HealthReport(tuple(Finding(f.level, f"{kind}: {f.message}") for kind, f in findings))
@@ -357,7 +380,8 @@ SELECT EXISTS (
   SELECT FROM pg_locks
   WHERE locktype = 'advisory' AND granted AND objsubid = 1
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND classid::bigint = %(key)s >> 32 AND objid::bigint = %(key)s & 4294967295
+    AND classid::bigint = (%(key)s::bigint >> 32) & 4294967295
+    AND objid::bigint = %(key)s::bigint & 4294967295
 ) AS running
 """
 

@@ -86,9 +86,7 @@ def _summary(result: object) -> dict[str, Any]:
     not 'completed' as the line's."""
     if isinstance(result, list | tuple):
         runs = [_summary(report) for report in result]
-        statuses = [run["status"] for run in runs if "status" in run]
-        status = next((s for s in statuses if s != "completed"), "completed")
-        return {"status": status, "runs": runs} if runs else {}
+        return {"status": _worst(runs), "runs": runs} if runs else {}
     if not dataclasses.is_dataclass(result) or isinstance(result, type):
         return {}
     summary: dict[str, Any] = {}
@@ -96,10 +94,21 @@ def _summary(result: object) -> dict[str, Any]:
         value = getattr(result, f.name)
         if isinstance(value, str | int | float | bool):
             summary[f.name] = value
+        elif f.name == "counts" and dataclasses.is_dataclass(value):
+            summary |= _summary(value)  # a report's PageCounts: added, updated, ...
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            # e.g. a report's PageCounts: added, updated, ... beside the run's own fields
-            summary |= {k: v for k, v in _summary(value).items() if k not in summary}
+            summary[f.name] = _summary(value)  # e.g. a sync's reconcile, under its name
     return summary
+
+
+def _worst(runs: list[dict[str, Any]]) -> str:
+    """The first status that is not 'completed' among `runs` and the reports they hold."""
+    for run in runs:
+        nested = [value for value in run.values() if isinstance(value, dict)]
+        for status in (run.get("status", "completed"), _worst(nested)):
+            if status != "completed":
+                return str(status)
+    return "completed"
 
 
 class Scheduler:
@@ -154,9 +163,7 @@ class Scheduler:
                 )
             else:
                 summary = _summary(result)
-                finished = (
-                    log.info if summary.get("status", "completed") == "completed" else (log.warning)
-                )
+                finished = log.info if _worst([summary]) == "completed" else log.warning
                 finished(
                     f"scheduled {self.name} finished",
                     scheduled=run,
