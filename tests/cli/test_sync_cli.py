@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from hotstar_sync.cli import app
 from hotstar_sync.db.writer import PageCounts
+from hotstar_sync.errors import ApiError
 from hotstar_sync.jobs.probe import ProbeReport
 from hotstar_sync.jobs.reconcile import ReconcileReport
 from hotstar_sync.jobs.sync import SyncReport
@@ -29,8 +30,22 @@ def report(run: int, status: str, kind: str, **extra: Any) -> SyncReport:
     )
 
 
-def invoke(monkeypatch: pytest.MonkeyPatch, reports: list[SyncReport], *args: str) -> Any:
-    monkeypatch.setattr("hotstar_sync.cli.sync.sync_types", lambda *a, **k: reports)
+def invoke(
+    monkeypatch: pytest.MonkeyPatch,
+    reports: list[SyncReport],
+    *args: str,
+    then: Exception | None = None,
+) -> Any:
+    """`hotstar-sync sync` whose job hands over `reports` one by one, then raises `then`."""
+
+    def sync_types(*_: Any, on_report: Any, **__: Any) -> list[SyncReport]:
+        for one in reports:
+            on_report(one)
+        if then is not None:
+            raise then
+        return reports
+
+    monkeypatch.setattr("hotstar_sync.cli.sync.sync_types", sync_types)
     return CliRunner().invoke(app, ["sync", *args], env=ENV)
 
 
@@ -68,3 +83,16 @@ def test_a_probe_too_costly_says_what_happened(monkeypatch):
     with_reconcile = report(1, "completed", "movie", probe=fell_back, reconcile=reconciled)
     result = invoke(monkeypatch, [with_reconcile])
     assert "too costly, reconciled instead" in result.stdout
+
+
+def test_a_later_type_failing_does_not_hide_the_earlier_ones(monkeypatch):
+    refused = report(1, "refused", "movie", probe=ProbeReport(refused=True, would_vanish=9))
+    failure = ApiError("/channel/list: HTTP 404: not found")
+    result = invoke(monkeypatch, [refused], "--type", "all", then=failure)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith("movie sync run 1: refused")
+    assert result.stderr.splitlines() == [
+        "error: sync run 1: the count probe would soft-delete live rows over "
+        "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted",
+        "error: /channel/list: HTTP 404: not found",
+    ]

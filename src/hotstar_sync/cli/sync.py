@@ -80,17 +80,25 @@ def sync(
         raise typer.BadParameter("--reconcile and --no-reconcile exclude each other")
     kinds = resolve(kind)
     cfg = settings()
+    errors: list[HotstarSyncError] = []
     with progress_display(f"sync {label(kinds)}") as progress:
-        reports = sync_types(
-            cfg,
-            kinds,
-            reconcile=False if no_reconcile else (True if reconcile else None),
-            force=force,
-            progress=progress,
-            url=database_url(cfg),
-            only_ingested=kind == ALL,
-        )
-    _raise_worst([error for report in reports for error in _report_sync(report)])
+        try:
+            sync_types(
+                cfg,
+                kinds,
+                reconcile=False if no_reconcile else (True if reconcile else None),
+                force=force,
+                progress=progress,
+                url=database_url(cfg),
+                only_ingested=kind == ALL,
+                # Each type's lines as soon as it is done: a later type may still fail.
+                on_report=lambda report: errors.extend(_report_sync(report)),
+            )
+        except HotstarSyncError:
+            for error in errors:  # the earlier types' verdicts, then the failure's own line
+                err_console.print(f"error: {error.message}", markup=False)
+            raise
+    _raise_worst(errors)
 
 
 def _report_sync(report: SyncReport) -> list[HotstarSyncError]:

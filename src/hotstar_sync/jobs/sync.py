@@ -15,7 +15,7 @@ since its last run for all their children (`jobs.children`), and finds their del
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -101,8 +101,10 @@ def sync_types(
     progress: Progress | None = None,
     url: str | None = None,
     only_ingested: bool = False,
+    on_report: Callable[[SyncReport], object] | None = None,
 ) -> list[SyncReport]:
-    """Sync each of `kinds`, in order (parents before children), through one session.
+    """Sync each of `kinds`, in order (parents before children), through one session;
+    `on_report` gets each type's report as soon as it is done (a later type may fail).
 
     With `only_ingested` (`--type all`, the scheduler), a type that was never loaded is
     skipped with a log line rather than an error: a deployment may mirror movies alone."""
@@ -118,7 +120,12 @@ def sync_types(
                 if kind not in loaded:
                     log.info("sync skipped: no completed ingest", type=kind.name)
             kinds = loaded
-        return [sync_in(s, kind, reconcile, force, progress) for kind in kinds]
+        reports = []
+        for kind in kinds:
+            reports.append(sync_in(s, kind, reconcile, force, progress))
+            if on_report is not None:
+                on_report(reports[-1])
+        return reports
 
 
 def sync_in(
