@@ -119,22 +119,20 @@ def test_a_failing_run_is_logged_and_the_next_one_still_starts() -> None:
     assert events(logs, "scheduled sync finished")[0]["scheduled"] == 3
 
 
-def test_an_incomplete_run_is_logged_as_a_warning() -> None:
-    done = threading.Event()
-
-    def job() -> Report:
-        done.set()
-        return Report(run_id=7, status="incomplete", seconds=1.0)
-
-    scheduler = Scheduler(job, FAST)
+def finished_line(result: object) -> dict[str, Any]:
+    """The scheduler's "finished" log entry of a job that returns `result`."""
+    scheduler = Scheduler(lambda: result, FAST)
     with capture_logs() as logs:
         scheduler.start()
         try:
-            wait_for(done.is_set)
             wait_for(lambda: bool(events(logs, "scheduled sync finished")))
         finally:
             scheduler.stop()
-    entry = events(logs, "scheduled sync finished")[0]
+    return events(logs, "scheduled sync finished")[0]
+
+
+def test_an_incomplete_run_is_logged_as_a_warning() -> None:
+    entry = finished_line(Report(run_id=7, status="incomplete", seconds=1.0))
     assert (entry["log_level"], entry["status"], entry["run_id"]) == ("warning", "incomplete", 7)
 
 
@@ -237,24 +235,12 @@ class TypeReport:
 
 
 def test_a_run_of_several_types_logs_each_and_warns_for_the_worst() -> None:
-    done = threading.Event()
-
-    def job() -> list[TypeReport]:
-        done.set()
-        return [
+    entry = finished_line(
+        [
             TypeReport(7, "movie", "completed", Counts(3, 1)),
             TypeReport(8, "channel", "refused", Counts(0, 2)),
         ]
-
-    scheduler = Scheduler(job, FAST)
-    with capture_logs() as logs:
-        scheduler.start()
-        try:
-            wait_for(done.is_set)
-            wait_for(lambda: bool(events(logs, "scheduled sync finished")))
-        finally:
-            scheduler.stop()
-    entry = events(logs, "scheduled sync finished")[0]
+    )
     assert (entry["log_level"], entry["status"]) == ("warning", "refused")
     assert entry["runs"] == [
         {"run_id": 7, "content_type": "movie", "status": "completed", "added": 3, "updated": 1},
@@ -277,21 +263,9 @@ class DailyReport:
 
 
 def test_a_refused_reconcile_inside_a_completed_sync_is_a_warning() -> None:
-    done = threading.Event()
-
-    def job() -> list[DailyReport]:
-        done.set()
-        return [DailyReport(4, "completed", Counts(1, 0), reconcile=PassReport(5, "refused"))]
-
-    scheduler = Scheduler(job, FAST)
-    with capture_logs() as logs:
-        scheduler.start()
-        try:
-            wait_for(done.is_set)
-            wait_for(lambda: bool(events(logs, "scheduled sync finished")))
-        finally:
-            scheduler.stop()
-    entry = events(logs, "scheduled sync finished")[0]
+    entry = finished_line(
+        [DailyReport(4, "completed", Counts(1, 0), reconcile=PassReport(5, "refused"))]
+    )
     assert (entry["log_level"], entry["status"]) == ("warning", "refused")
     assert entry["runs"] == [
         {

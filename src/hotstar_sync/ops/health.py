@@ -1,7 +1,7 @@
 """Is the mirror healthy? The seed's check-sync-health rules, and the ones it lacked.
 
 `evaluate` is pure: plain data in (the latest runs, the database's clock), findings out.
-`read_history` is the one small reader of `hotstar_sync_log` behind it, and `check` joins
+`read_histories` is the one small reader of `hotstar_sync_log` behind it, and `check` joins
 the two, turning an unreadable database into UNKNOWN rather than an error.
 
 The rules, for each content type with runs (docs/operations.md):
@@ -360,8 +360,8 @@ SELECT id, sync_type, status, started_at, completed_at,
        details -> 'probe' AS probe
 FROM hotstar_sync_log
 """
-# %(type)s: one content type's runs, or (NULL) every run.
-_OF_TYPE = "(%(type)s::text IS NULL OR content_type = %(type)s) AND "
+# %(type)s: one content type's runs.
+_OF_TYPE = "content_type = %(type)s AND "
 _LAST_DAILY = (
     _COLUMNS + "WHERE " + _OF_TYPE + "sync_type = 'daily' ORDER BY started_at DESC, id DESC LIMIT 1"
 )
@@ -390,38 +390,35 @@ def _row(row: dict[str, Any] | None) -> RunRow | None:
     return None if row is None else RunRow(**row)
 
 
-def read_history(conn: psycopg.Connection[Any], content_type: str | None = None) -> History:
-    """The runs `evaluate` needs (of one content type, or all); the database's own clock is
-    `now`, as it stamps the rows. The lock is read first: a job that takes it afterwards
-    has a 'running' row younger than `Limits.orphaned_after`."""
-    params = {"type": content_type, "passes": list(PASS_TYPES), "key": JOB_LOCK_KEY}
-    with conn.cursor(row_factory=dict_row) as cur:
-        job = cur.execute(_JOB_RUNNING, params).fetchone()
-        now = cur.execute("SELECT now() AS now").fetchone()
-        any_run = cur.execute(
-            "SELECT EXISTS (SELECT FROM hotstar_sync_log WHERE " + _OF_TYPE + "true) AS any",
-            params,
-        ).fetchone()
-        last_daily = _row(cur.execute(_LAST_DAILY, params).fetchone())
-        complete = _row(cur.execute(_LAST_COMPLETE_PASS, params).fetchone())
-        last_pass = _row(cur.execute(_LAST_PASS, params).fetchone())
-        running = tuple(RunRow(**r) for r in cur.execute(_RUNNING, params).fetchall())
-    assert job is not None and now is not None and any_run is not None  # single-row SELECTs
-    return History(
-        now["now"],
-        any_run["any"],
-        last_daily=last_daily,
-        job_running=job["running"],
-        last_complete_pass=complete,
-        last_pass=last_pass,
-        running=running,
-    )
-
-
 def read_histories(conn: psycopg.Connection[Any]) -> dict[str, History]:
-    """`read_history` of each content type that has runs, by name."""
-    kinds = conn.execute("SELECT DISTINCT content_type FROM hotstar_sync_log ORDER BY 1").fetchall()
-    return {kind: read_history(conn, kind) for (kind,) in kinds}
+    """The runs `evaluate` needs, for each content type that has runs, by name. The job lock
+    and the database's own clock (`now`, as it stamps the rows) are read once, the lock
+    first: a job that takes it afterwards has a 'running' row younger than
+    `Limits.orphaned_after`."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        job = cur.execute(_JOB_RUNNING, {"key": JOB_LOCK_KEY}).fetchone()
+        now = cur.execute("SELECT now() AS now").fetchone()
+        assert job is not None and now is not None  # single-row SELECTs
+        kinds = cur.execute("SELECT DISTINCT content_type FROM hotstar_sync_log ORDER BY 1")
+        return {
+            kind: _read_type(cur, kind, now["now"], job["running"])
+            for kind in [row["content_type"] for row in kinds.fetchall()]
+        }
+
+
+def _read_type(
+    cur: psycopg.Cursor[dict[str, Any]], kind: str, now: datetime, job_running: bool
+) -> History:
+    params = {"type": kind, "passes": list(PASS_TYPES)}
+    return History(
+        now,
+        True,
+        last_daily=_row(cur.execute(_LAST_DAILY, params).fetchone()),
+        job_running=job_running,
+        last_complete_pass=_row(cur.execute(_LAST_COMPLETE_PASS, params).fetchone()),
+        last_pass=_row(cur.execute(_LAST_PASS, params).fetchone()),
+        running=tuple(RunRow(**r) for r in cur.execute(_RUNNING, params).fetchall()),
+    )
 
 
 def check(url: str, limits: Limits | None = None) -> HealthReport:
