@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from hotstar_sync.cli import app
 
@@ -49,3 +50,16 @@ def test_the_app_has_the_commands_of_the_design():
 def test_every_command_has_help_and_a_readme_entry(name, command):
     assert (command.help or "").strip(), f"`hotstar-sync {name}` has no help text"
     assert f"`hotstar-sync {name}" in README, f"README does not mention `hotstar-sync {name}`"
+
+
+@pytest.mark.parametrize("group", [[], ["db"]], ids=["hotstar-sync", "db"])
+def test_the_command_lists_show_each_summary_as_whole_sentences(group: list[str]) -> None:
+    # Wide enough that no summary wraps: each command's summary is then one line that
+    # ends its sentence (a summary wrapped in its docstring used to break mid-sentence).
+    result = CliRunner().invoke(app, [*group, "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    panel = result.stdout.split("Commands")[1].split("╰")[0]
+    rows = [line.strip("│ ") for line in panel.splitlines()[1:]]
+    assert len(rows) >= 2
+    for row in rows:
+        assert row.endswith((".", ")")), row

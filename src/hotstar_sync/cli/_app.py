@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -67,6 +68,17 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 def settings() -> Settings:
     """The settings, or a one-line error naming the bad variable (exit 2)."""
     return load_settings()
+
+
+def summarise_commands(*apps: typer.Typer) -> None:
+    """Give every command a one-line summary for its group's command list: the first
+    paragraph of its docstring, joined. (Typer's rich help keeps that paragraph's line
+    breaks in the list, so a summary wrapped in the source broke mid-sentence there.)"""
+    for group in apps:
+        for info in group.registered_commands:
+            if info.short_help is None and info.help is None and info.callback is not None:
+                first = inspect.cleandoc(info.callback.__doc__ or "").split("\n\n")[0]
+                info.short_help = " ".join(first.split())
 
 
 def main() -> None:
