@@ -55,6 +55,23 @@ def test_status_prints_tables(log_db: str) -> None:
     assert "daily" in row and "failed" in row and "1,234" in row
 
 
+def test_status_keeps_large_counts_whole_at_80_columns(log_db: str) -> None:
+    counts = {
+        "items_added": 1_234_567,
+        "items_updated": 2_345_678,
+        "items_deleted": 34_567,
+        "items_restored": 4_567,
+        "api_requests_made": 123_456,
+    }
+    run = add_run(log_db, "reconcile", "incomplete", ago=timedelta(hours=1), seconds=7654, **counts)
+    result = cli(log_db, "status", COLUMNS="80")
+    assert result.exit_code == 0
+    row = next(line for line in result.stdout.splitlines() if f"{run.id} " in line)
+    assert "…" not in result.stdout
+    for value in ("reconcile", "incomplete", "7,654", *(f"{n:,}" for n in counts.values())):
+        assert f" {value}" in row, value
+
+
 def test_status_of_an_empty_log_says_so(log_db: str) -> None:
     result = cli(log_db, "status")
     assert result.stdout == "mirror: 0 live rows, 0 soft-deleted\nno runs yet\n"
