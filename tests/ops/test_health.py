@@ -340,8 +340,45 @@ def test_a_type_loading_for_the_first_time_beside_others_is_not_critical(log_db:
     with job_running(log_db):
         code, lines = health(log_db)
     assert code == 0
-    assert lines[0] == "OK: episode: first load running"
+    assert lines[0].startswith("OK: episode: first load running for 1.5 h (started ")
     assert lines[1].startswith("OK: movie: last daily sync completed 2.0 h ago")
+
+
+def test_the_very_first_load_is_ok_while_it_runs_and_critical_once_it_fails(log_db: str) -> None:
+    # A single-type database before its first complete pass: the ingest of the whole
+    # catalogue at 1 request/s takes about an hour, and is no reason to alert.
+    first = add_run(log_db, "initial", "running", ago=0.5 * H)
+    with job_running(log_db):
+        assert health(log_db) == (
+            0,
+            [f"OK: first load running for 0.5 h (started {utc(first.started_at)})"],
+        )
+    # Its process died: no job holds the lock.
+    code, lines = health(log_db)
+    assert code == 2
+    assert lines[0].startswith(f"CRITICAL: initial run {first.id} left in 'running'")
+    with psycopg.connect(log_db) as conn:
+        row = conn.execute(
+            "UPDATE hotstar_sync_log SET status = 'failed', completed_at = now() WHERE id = %s"
+            " RETURNING completed_at",
+            (first.id,),
+        ).fetchone()
+    assert row is not None
+    assert health(log_db) == (
+        2,
+        [
+            f"CRITICAL: first load not complete: initial run {first.id} was failed at "
+            f"{utc(row[0])}; run `hotstar-sync ingest` for this type"
+        ],
+    )
+    # A rerun resumes it: OK again while it runs.
+    again = add_run(log_db, "initial", "running", ago=0.1 * H)
+    with job_running(log_db):
+        code, lines = health(log_db)
+    assert (code, lines) == (
+        0,
+        [f"OK: first load running for 0.1 h (started {utc(again.started_at)})"],
+    )
 
 
 def test_a_first_load_that_failed_beside_others_is_a_warning(log_db: str) -> None:

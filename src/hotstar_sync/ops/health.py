@@ -7,6 +7,9 @@ the two, turning an unreadable database into UNKNOWN rather than an error.
 The rules, for each content type with runs (docs/operations.md):
 
 - no row in the sync log at all                                  CRITICAL
+- before the first complete pass (and daily sync): a first load
+  running is OK; one that ended without completing               CRITICAL
+  (a WARNING for a type added beside others with complete passes)
 - a run 'running' while no job holds the database's job lock
   (its process died), for over 5 minutes                         CRITICAL
 - a run 'running' for over 6 hours (stuck)                        CRITICAL
@@ -307,25 +310,43 @@ def evaluate(history: History, limits: Limits | None = None) -> HealthReport:
         return HealthReport(
             (Finding(Level.CRITICAL, "no sync has run: start with `hotstar-sync ingest`"),)
         )
+    if history.last_complete_pass is None and history.last_daily is None:
+        return _first_load(history, limits, Level.CRITICAL)
     found = _stuck(history, limits) + _daily(history, limits) + _passes(history, limits)
     return HealthReport(tuple(found) or (_summary(history),))
 
 
-def _first_load(history: History, limits: Limits) -> HealthReport:
-    """A type being added beside others: until its first complete pass only a stuck or
-    dead run, or a first load that ended without completing (a WARNING: the other types
-    are kept up to date), is worth a line."""
+def _first_load(history: History, limits: Limits, failed: Level) -> HealthReport:
+    """Before a type's first complete pass: a first load that is running (and alive) is
+    OK, whatever an earlier attempt did; a stuck or dead one is CRITICAL; one that ended
+    without completing is `failed` (CRITICAL for the only type, a WARNING for a type added
+    beside others: they are kept up to date meanwhile)."""
     found = _stuck(history, limits)
-    last = history.last_pass
-    if last is not None:
-        found.append(
-            Finding(
-                Level.WARNING,
-                f"first load not complete: {_run_name(last)} was {last.status} at "
-                f"{at(last.ended_at)}; run `hotstar-sync ingest` for this type",
+    if history.running:
+        first = min(run.started_at for run in history.running)
+        return HealthReport(
+            tuple(found)
+            or (
+                Finding(
+                    Level.OK,
+                    f"first load running for {_hours(history.now - first)} (started {at(first)})",
+                ),
             )
         )
-    return HealthReport(tuple(found) or (Finding(Level.OK, "first load running"),))
+    last = history.last_pass
+    if last is None:
+        return HealthReport(
+            (Finding(Level.CRITICAL, "no complete pass has finished: run `hotstar-sync ingest`"),)
+        )
+    return HealthReport(
+        (
+            Finding(
+                failed,
+                f"first load not complete: {_run_name(last)} was {last.status} at "
+                f"{at(last.ended_at)}; run `hotstar-sync ingest` for this type",
+            ),
+        )
+    )
 
 
 def evaluate_types(histories: dict[str, History], limits: Limits | None = None) -> HealthReport:
@@ -338,7 +359,7 @@ def evaluate_types(histories: dict[str, History], limits: Limits | None = None) 
     reports = {
         kind: evaluate(history, limits)
         if history.last_complete_pass is not None
-        else _first_load(history, limits)
+        else _first_load(history, limits, Level.WARNING)
         for kind, history in histories.items()
     }
     problems = [(kind, f) for kind, report in reports.items() for f in report.problems()]
