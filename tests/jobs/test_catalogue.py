@@ -5,6 +5,7 @@ matches' live partitions, channels' millisecond update filters, one pacer)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -127,6 +128,40 @@ def test_a_quiet_day_costs_a_request_or_two_per_type_and_asks_no_show(db_url):
         assert report.counts.added == report.counts.updated == 0, kind
         # The update window (one per live partition for matches) and the count probe.
         assert report.requests <= (3 if kind == "match" else 2), (kind, report.requests)
+
+
+def test_a_season_indexed_after_its_shows_change_is_asked_for_the_next_day(db_url):
+    # The search index serves the show's change at once, its seasons' 2 s later: the
+    # day's season run asks the show too early. The next day asks it again.
+    config = SimulatorConfig(
+        seed=8,
+        rate_limit=0,
+        movies=0,
+        shows=20,
+        episodes=0,
+        matches=0,
+        channels=0,
+        malformed=0,
+        season_lag_seconds=2,
+    )
+    kinds = [CONTENT_TYPES["show"], CONTENT_TYPES["season"]]
+    with serve_in_thread(config) as sim:
+        settings = settings_for(sim.base_url, db_url, lookback_seconds=60)
+        ingest_types(settings, kinds)
+        day = sim.catalog.apply_day(updates=2, adds=1, content_type="show")
+        seasons = day.related["season"]
+        assert len(seasons.updated) == 2 and seasons.added
+        first = {r.content_type: r for r in sync_types(settings, kinds, reconcile=False)}
+        assert first["season"].parents == 3
+        assert first["season"].counts.added == first["season"].counts.updated == 0
+        time.sleep(max(0.0, seasons.visible_at - time.time()))
+        # No show changed since: only the lookback brings the three shows back.
+        again = {r.content_type: r for r in sync_types(settings, kinds, reconcile=False)}
+        assert again["show"].counts.added == again["show"].counts.updated == 0
+        assert again["season"].parents == 3
+        assert again["season"].counts.updated == 2
+        assert again["season"].counts.added == len(seasons.added)
+        assert_type_matches(db_url, "season", sim.catalog.truth("season"))
 
 
 def test_one_pacer_for_every_type_never_trips_the_partner_limit(db_url):

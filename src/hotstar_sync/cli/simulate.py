@@ -48,6 +48,9 @@ def simulate(
     index_lag_seconds: float = typer.Option(
         0.0, "--index-lag-seconds", "--index-lag", help="Delay before a change is searchable."
     ),
+    season_lag_seconds: float = typer.Option(
+        0.0, help="Further delay before the seasons a show's change brings are searchable."
+    ),
     malformed: int = typer.Option(
         5, help="Items of each type that break the contract (null title, ...)."
     ),
@@ -97,6 +100,7 @@ def simulate(
         bounds=cast("Bounds", bounds),  # SimulatorConfig refuses any other value
         cluster_size=cluster_size,
         index_lag_seconds=index_lag_seconds,
+        season_lag_seconds=season_lag_seconds,
         malformed=malformed,
         duplicate_ids=duplicate_ids,
         faults=faults,

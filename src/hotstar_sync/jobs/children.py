@@ -5,7 +5,9 @@ There is no catalogue-wide search to page through, count or poll by updateDate, 
   since the API serves their seasons too): one request per show;
 - a sync asks only the parents that changed (or are new, or went) since the type's last
   completed run: the parent's runs wrote them to the change log (or the quarantine), and a
-  parent's change is what brings its children's (a show's new season, its removal);
+  parent's change is what brings its children's (a show's new season, its removal); the
+  parents that changed in the lookback before that run are asked again, since a child can
+  be indexed after its parent's change was seen;
 - each parent asked is walked whole, so its children the walk did not return are gone:
   after a second walk (one sighting proves nothing under churn) they are soft-deleted as
   'vanished', under the same guard as a reconcile;
@@ -41,8 +43,11 @@ WHERE content_type = %(parent)s AND resolved_at IS NULL
 
 # Parents the change log holds a change of from a run after the type's last completed one
 # (run ids grow; one job at a time, so a parent's run and its children's never interleave),
-# and quarantined parents first seen, or updated (their updateDate, less the lookback), since.
-# A quarantined parent merely seen again by a later pass is not a change.
+# or from the lookback before that run started (the search index may serve a parent's
+# change before its children's: they are asked once more, the next day; a first load's
+# inserts are left out, or the first sync would ask every parent again); and quarantined
+# parents first seen, or updated (their updateDate, less the lookback), since. A
+# quarantined parent merely seen again by a later pass is not a change.
 _CHANGED_PARENTS = """
 WITH mark AS (
   SELECT coalesce(max(id), 0) AS id,
@@ -52,7 +57,10 @@ WITH mark AS (
               WHERE content_type = %(kind)s AND status = 'completed')
 )
 SELECT p.{pid} FROM hotstar_change_log c JOIN {parent} p ON p.{pkey} = c.content_id
-WHERE c.content_type = %(parent)s AND c.run_id > (SELECT id FROM mark)
+WHERE c.content_type = %(parent)s
+  AND (c.run_id > (SELECT id FROM mark)
+       OR (c.changed_at >= to_timestamp((SELECT since FROM mark))
+           AND c.run_id IN (SELECT id FROM hotstar_sync_log WHERE sync_type <> 'initial')))
 UNION
 SELECT (raw_item ->> {pfield})::bigint FROM hotstar_quarantine
 WHERE content_type = %(parent)s AND last_run_id > (SELECT id FROM mark)

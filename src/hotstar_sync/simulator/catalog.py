@@ -231,7 +231,8 @@ class Catalog:
             return
         seasons, rng = self.collection("season"), self._changes
         kind, stamp = seasons.kind, _stamp(seasons.kind, day)
-        related = day.related["season"] = DayResult(day.update_date, day.visible_at)
+        visible_at = day.visible_at + self.config.season_lag_seconds
+        related = day.related["season"] = DayResult(day.update_date, visible_at)
         staged: list[tuple[str, Entry | None]] = []
         updated = {new.index["id"] for old, new in changes if new is not None and new is not old}
         newest: dict[int, Entry] = {}
@@ -258,7 +259,7 @@ class Catalog:
         for season in seasons.latest_in("showId", gone):
             staged.append((season.content_id, None))
             related.removed.append(season.content_id)
-        seasons.stage(staged, day.visible_at)
+        seasons.stage(staged, visible_at)
         if gone and self.ready("episode"):
             episodes = self.collection("episode")
             lost = episodes.latest_in("showId", gone)

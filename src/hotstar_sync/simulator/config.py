@@ -81,6 +81,9 @@ class SimulatorConfig:
     bounds: Bounds = "inclusive"
     cluster_size: int = 3000  # items sharing one startDate second (a bulk import)
     index_lag_seconds: float = 0.0  # a change shows in search results this much later
+    #: A show's change brings its seasons' (new, updated, removed), indexed this much later
+    #: again: a season can turn up after its show's change was polled.
+    season_lag_seconds: float = 0.0
     malformed: int = 5  # items that break the contract for good (null title, wrong types)
     duplicate_ids: int = 0  # pairs of items sharing a numeric `id` (distinct contentIds)
     faults: FaultSettings = FaultSettings()
@@ -98,8 +101,9 @@ class SimulatorConfig:
                 raise ConfigError(f"{name} must not be negative")
         if self.episodes and not self.shows:
             raise ConfigError("episodes need shows to belong to: set shows above 0")
-        if self.rate_limit < 0 or self.index_lag_seconds < 0:
-            raise ConfigError("rate_limit and index_lag_seconds must not be negative")
+        for name in ("rate_limit", "index_lag_seconds", "season_lag_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
         try:
             binascii.unhexlify(self.secret_hex)
         except (binascii.Error, ValueError):
