@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="A response slower than this trips the breaker."
     )
     request_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Connect/read timeout of one request."
+        default=30.0, gt=0, description="Timeout of one request, its whole answer included."
     )
     max_retries: int = Field(
         default=5, ge=0, description="Retries of one request before the run fails."

@@ -87,8 +87,8 @@ class AuthError(FatalError):
     """403 even with a freshly made token."""
 
     hint = (
-        "check HOTSTAR_PARTNER_ID and HOTSTAR_AKAMAI_SECRET, and that this machine's IP "
-        "is on the partner's allow-list"
+        "check HOTSTAR_PARTNER_ID and HOTSTAR_AKAMAI_SECRET, that this machine's IP "
+        "is on the partner's allow-list, and that its clock is right (NTP)"
     )
 
 

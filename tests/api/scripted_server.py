@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -63,6 +64,15 @@ class ScriptedApi:
         status, body, extra = 200, page_body(offset, size), []
         if behaviour == "429":
             status, body, extra = 429, b'{"error":"rate"}', [(b"retry-after", b"1")]
+        elif behaviour == "429-bare":  # no Retry-After
+            status, body = 429, b'{"error":"rate"}'
+        elif behaviour.startswith("429-date:"):  # Retry-After as an HTTP date, n s ahead
+            when = formatdate(time.time() + float(behaviour.split(":")[1]), usegmt=True)
+            status, body, extra = 429, b'{"error":"rate"}', [(b"retry-after", when.encode())]
+        elif behaviour == "429-huge":
+            status, body, extra = 429, b'{"error":"rate"}', [(b"retry-after", b"1e12")]
+        elif behaviour == "gzipbad":  # says gzip, is not: the body cannot be decoded
+            body, extra = b"not gzip at all" * 10, [(b"content-encoding", b"gzip")]
         elif behaviour == "500":
             status, body = 503, b'{"error":"unavailable"}'
         elif behaviour == "403":
@@ -85,6 +95,16 @@ class ScriptedApi:
             )
             await send({"type": "http.response.body", "body": body[:100], "more_body": True})
             raise ConnectionResetError("dropped on purpose")
+        if behaviour.startswith("trickle:"):
+            # The whole body, a few bytes at a time: each read is quick, the answer is not.
+            seconds = float(behaviour.split(":")[1])
+            await send({"type": "http.response.start", "status": 200, "headers": headers_out})
+            pieces = [body[i : i + 16] for i in range(0, len(body), 16)]
+            for piece in pieces:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                await asyncio.sleep(seconds / len(pieces))
+            await send({"type": "http.response.body", "body": b""})
+            return
         headers_out.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers_out})
         await send({"type": "http.response.body", "body": body})

@@ -77,6 +77,51 @@ def test_429_waits_for_retry_after_then_retries(api):
     assert gaps(app)[0] >= 1.0  # Retry-After: 1
 
 
+def test_429_without_retry_after_backs_off_doubling(api):
+    app, url = api
+    app.script = ["429-bare", "429-bare", "429-bare"]
+    with make_client(url, circuit_breaker_seconds=3) as client:
+        page = client.search("/movie/search", {"offset": 0, "size": 1})
+    assert page.items and client.stats.requests == 4
+    waits = gaps(app)
+    assert waits[0] >= 1.0 and waits[1] >= 2.0 and waits[2] >= 3.0  # 1, 2, then the cap of 3
+    assert waits[2] < 3.9
+
+
+def test_429_takes_retry_after_as_an_http_date_and_caps_it_at_the_breaker(api):
+    app, url = api
+    app.script = ["429-date:3", "429-huge"]
+    with make_client(url, circuit_breaker_seconds=1.5) as client:
+        page = client.search("/movie/search", {"offset": 0, "size": 1})
+    assert page.items and client.stats.requests == 3
+    waits = gaps(app)
+    # The date is ~3 s ahead (to the second): waited, but no longer than the breaker's 1.5 s.
+    assert 1.5 <= waits[0] < 2.4
+    # Retry-After: 1e12 (31,700 years) is waited for 1.5 s, not slept on (nor an OverflowError).
+    assert 1.5 <= waits[1] < 2.4
+
+
+def test_an_answer_trickling_in_past_the_timeout_is_retried_after_the_breaker(api):
+    app, url = api
+    app.script = ["trickle:2.5"]
+    with make_client(url, request_timeout_seconds=1, circuit_breaker_seconds=1) as client:
+        started = time.monotonic()
+        page = client.search("/movie/search", {"offset": 0, "size": 1})
+    assert page.items and client.stats.requests == 2
+    assert "no whole answer within 1 s" in client.stats.errors[0]
+    # Given up after ~1 s of the 2.5 s trickle, then the breaker's 1 s.
+    assert 2.0 <= gaps(app)[0] < 2.5 and time.monotonic() - started < 3.0
+
+
+def test_a_body_that_cannot_be_decoded_is_retried(api):
+    app, url = api
+    app.script = ["gzipbad"]
+    with make_client(url) as client:
+        page = client.search("/movie/search", {"offset": 0, "size": 1})
+    assert page.items and client.stats.requests == 2
+    assert "DecodingError" in client.stats.errors[0]
+
+
 def test_5xx_opens_the_breaker_before_retrying(api):
     app, url = api
     app.script = ["500", "500"]

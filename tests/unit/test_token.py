@@ -11,14 +11,25 @@ KEY = bytes.fromhex("0a1b2c3d")
 
 def test_token_has_the_edgeauth_format_and_signature():
     token = make_token(KEY, 2000, now=1_700_000_000)
-    assert token.value.startswith("st=1700000000~exp=1700002000~acl=/*~hmac=")
+    # It starts a minute early (CLOCK_LEEWAY_SECONDS) and ends the window after now.
+    assert token.value.startswith("st=1699999940~exp=1700002000~acl=/*~hmac=")
     payload, mac = token.value.split("~hmac=")
     assert mac == hmac.new(KEY, payload.encode(), hashlib.sha256).hexdigest()
-    assert (token.start, token.expires) == (1_700_000_000, 1_700_002_000)
+    assert (token.start, token.expires) == (1_699_999_940, 1_700_002_000)
+
+
+def test_an_edge_whose_clock_runs_behind_ours_accepts_the_token():
+    ours = 1_700_000_000
+    for behind in (1, 3, 30, 59):
+        token = make_token(KEY, 2000, now=ours)
+        assert verify_token(KEY, token.value, now=ours - behind) is None, behind
+    assert verify_token(KEY, make_token(KEY, 2000, now=ours).value, now=ours - 61) == (
+        "token not yet valid"
+    )
 
 
 def test_verify_accepts_a_valid_token_and_says_why_others_fail():
-    token = make_token(KEY, 10, now=1000)
+    token = make_token(KEY, 10, now=1000, leeway=0)
     assert verify_token(KEY, token.value, now=1005) is None
     assert verify_token(KEY, token.value, now=1010) == "token expired"
     assert verify_token(KEY, token.value, now=999) == "token not yet valid"

@@ -4,12 +4,14 @@ Every request goes through `PartnerClient.search`: headers from the settings, a 
 pacing at HOTSTAR_RATE_LIMIT_RPS (a limiter shared by every request of the client, since the
 partner's limit is per partner, not per endpoint), and the API guide's rules for trouble:
 
-- 429: wait (Retry-After when given) and retry;
-- 5xx, or no answer within HOTSTAR_REQUEST_TIMEOUT_SECONDS: the circuit breaker waits
-  HOTSTAR_CIRCUIT_BREAKER_SECONDS, then retries;
+- 429: wait and retry: Retry-After (seconds or an HTTP date) when given, at most the
+  breaker's wait; else 1 s, doubling each retry up to the breaker's wait;
+- 5xx, or no whole answer within HOTSTAR_REQUEST_TIMEOUT_SECONDS (a body that trickles in
+  counts as no answer): the circuit breaker waits HOTSTAR_CIRCUIT_BREAKER_SECONDS, then
+  retries;
 - an answer slower than HOTSTAR_SLOW_RESPONSE_SECONDS is kept (it is complete and valid) but
   opens the breaker, so the next request waits HOTSTAR_CIRCUIT_BREAKER_SECONDS;
-- dropped connections and truncated bodies: retried with exponential backoff;
+- dropped connections, truncated or undecodable bodies: retried with exponential backoff;
 - 403: one fresh token and one retry; a 403 with a fresh token is an `AuthError`.
 
 Retries are bounded by HOTSTAR_MAX_RETRIES (tenacity); when they run out the last failure
@@ -18,10 +20,12 @@ surfaces as `RetriesExhaustedError`. The client knows no database.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -48,6 +52,8 @@ log = structlog.get_logger(__name__)
 
 #: First backoff after a dropped connection; doubles each retry, capped at the breaker wait.
 NETWORK_BACKOFF_SECONDS = 0.5
+#: First wait after a 429 without Retry-After; doubles each retry, capped likewise.
+RATE_LIMITED_BACKOFF_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +190,7 @@ class PartnerClient:
         self._pacer.wait_turn()
         self.stats.requests += 1
         started = time.monotonic()
+        limit = self._settings.request_timeout_seconds
         try:
             with self._http.stream(
                 "GET", path, params=query, headers={"hdnea": token.value}
@@ -191,12 +198,16 @@ class PartnerClient:
                 # The body goes to the caller, not into the response: an httpx response and
                 # its stream refer to each other, so a body kept there (~2.4 MB a page) would
                 # live until the garbage collector's next run, which a pass keeps rare.
-                body = b"".join(response.iter_bytes())
+                chunks = []
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    # httpx's timeout bounds each read; this bounds the whole answer.
+                    if time.monotonic() - started > limit:
+                        raise SlowResponseError(f"{path}: no whole answer within {limit:g} s")
+                body = b"".join(chunks)
         except httpx.TimeoutException as exc:
-            raise SlowResponseError(
-                f"{path}: no answer within {self._settings.request_timeout_seconds:g} s"
-            ) from exc
-        except httpx.TransportError as exc:
+            raise SlowResponseError(f"{path}: no answer within {limit:g} s") from exc
+        except httpx.HTTPError as exc:  # dropped connections, undecodable bodies, ...
             raise NetworkError(f"{path}: {type(exc).__name__}: {exc}") from exc
         elapsed = time.monotonic() - started
         if elapsed > self._settings.slow_response_seconds:
@@ -239,12 +250,16 @@ class PartnerClient:
     def _wait_before_retry(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         breaker = self._settings.circuit_breaker_seconds
+        doubling = 2 ** (state.attempt_number - 1)
         if isinstance(error, RateLimitedError):
             rps = self._settings.rate_limit_rps
-            return error.retry_after or (1.0 / rps if rps > 0 else 1.0)
+            longest = max(breaker, 1.0 / rps if rps > 0 else 1.0)
+            if error.retry_after is not None:
+                return min(error.retry_after, longest)
+            return float(min(RATE_LIMITED_BACKOFF_SECONDS * doubling, longest))
         if isinstance(error, ServerError | SlowResponseError):
             return breaker
-        return float(min(NETWORK_BACKOFF_SECONDS * 2 ** (state.attempt_number - 1), breaker))
+        return float(min(NETWORK_BACKOFF_SECONDS * doubling, breaker))
 
     def _note_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -270,10 +285,18 @@ def _describe(params: Mapping[str, Any]) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers["retry-after"]))
-    except (KeyError, ValueError):
+    """Retry-After in seconds from now: a number of seconds or an HTTP date (RFC 9110)."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _short_body(body: bytes) -> str:

@@ -16,6 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 ACL = "/*"
+#: A token starts this long before our clock's now: an edge whose clock runs behind ours
+#: (by up to this much) would otherwise find it "not yet valid" and answer 403. It ends
+#: the window after now, as asked.
+CLOCK_LEEWAY_SECONDS = 60
 #: Make a new token when the current one has less than this fraction of its window left.
 REFRESH_FRACTION = 0.1
 
@@ -23,8 +27,9 @@ REFRESH_FRACTION = 0.1
 @dataclass(frozen=True, slots=True)
 class Token:
     value: str
-    start: int
+    start: int  # `st`: CLOCK_LEEWAY_SECONDS before it was made
     expires: int
+    made: int  # when it was made (our clock)
 
     @property
     def fingerprint(self) -> str:
@@ -41,12 +46,18 @@ def _signature(key: bytes, payload: str) -> str:
     return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
 
 
-def make_token(key: bytes, window_seconds: int, *, now: float | None = None) -> Token:
-    """A token valid from now for `window_seconds`."""
-    start = int(time.time() if now is None else now)
-    expires = start + window_seconds
+def make_token(
+    key: bytes,
+    window_seconds: int,
+    *,
+    now: float | None = None,
+    leeway: int = CLOCK_LEEWAY_SECONDS,
+) -> Token:
+    """A token valid until `window_seconds` from now, and from `leeway` seconds before now."""
+    moment = int(time.time() if now is None else now)
+    start, expires = moment - leeway, moment + window_seconds
     payload = f"st={start}~exp={expires}~acl={ACL}"
-    return Token(f"{payload}~hmac={_signature(key, payload)}", start, expires)
+    return Token(f"{payload}~hmac={_signature(key, payload)}", start, expires, moment)
 
 
 def verify_token(key: bytes, value: str, *, now: float | None = None) -> str | None:

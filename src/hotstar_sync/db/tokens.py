@@ -30,7 +30,7 @@ def record_token(conn: psycopg.Connection[Any], token: Token) -> None:
     open, this is a savepoint that commits (or rolls back) with it; otherwise it commits at
     once.
     """
-    generated = datetime.fromtimestamp(token.start, tz=UTC)
+    generated = datetime.fromtimestamp(token.made, tz=UTC)
     expires = datetime.fromtimestamp(token.expires, tz=UTC)
     try:
         with conn.transaction():
