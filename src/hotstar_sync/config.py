@@ -41,6 +41,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        # "inf" is a float to Python, and a crash (or no rate limit) far from its variable.
+        allow_inf_nan=False,
     )
 
     database_url: str | None = Field(
@@ -88,6 +90,18 @@ class Settings(BaseSettings):
     sync_cron: str = Field(default="0 2 * * *", min_length=1)
     timezone: str = Field(default="Asia/Kolkata", min_length=1)
     alert_urls: str = Field(default="", description="Apprise URLs, separated by spaces.")
+
+    @field_validator("akamai_secret", "akamai_secret_file", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `HOTSTAR_AKAMAI_SECRET=` (say, `${SECRET:-}` in a compose file) must not sign every
+        # token with an empty key and hide HOTSTAR_AKAMAI_SECRET_FILE.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def __repr_args__(self) -> Any:
+        # The settings show up in tracebacks and debuggers: never with the database password.
+        for name, value in super().__repr_args__():
+            yield name, _without_password(value) if name == "database_url" else value
 
     @field_validator("api_base_url")
     @classmethod
@@ -147,6 +161,17 @@ class Settings(BaseSettings):
     @property
     def alert_url_list(self) -> list[str]:
         return self.alert_urls.split()
+
+
+def _without_password(url: Any) -> Any:
+    """`url` with its password, if any, as ***."""
+    if not isinstance(url, str):
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
 
 
 def _variable_name(loc: str) -> str:

@@ -10,21 +10,37 @@ import logging
 import sys
 
 import structlog
+import structlog.tracebacks
 
 
 def configure_logging(*, json: bool = False, verbose: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.INFO
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
+    # A logged exception's traceback, without the frames' local variables: those hold the
+    # settings, URLs and tokens (structlog's default console formatter shows them).
+    colors = sys.stderr.isatty()
+    ending: list[structlog.typing.Processor] = (
+        [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
+            structlog.processors.JSONRenderer(),
+        ]
         if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else [
+            structlog.dev.ConsoleRenderer(
+                colors=colors,
+                exception_formatter=structlog.dev.RichTracebackFormatter(
+                    show_locals=False, color_system="truecolor" if colors else None
+                ),
+            )
+        ]
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
+            *ending,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # stderr is looked up per log call, not bound once: tests (and embedders) swap it.

@@ -58,6 +58,17 @@ def test_a_malformed_variable_is_named_without_its_value(monkeypatch):
             "1001",
             "HOTSTAR_PAGE_SIZE: Input should be less than or equal to 1000",
         ),
+        # "inf" parses as a float: it crashed the first wait far from its variable.
+        (
+            "HOTSTAR_CIRCUIT_BREAKER_SECONDS",
+            "inf",
+            "HOTSTAR_CIRCUIT_BREAKER_SECONDS: Input should be a finite number",
+        ),
+        (
+            "HOTSTAR_RATE_LIMIT_RPS",
+            "inf",
+            "HOTSTAR_RATE_LIMIT_RPS: Input should be a finite number",
+        ),
     ],
 )
 def test_each_error_names_its_variable(monkeypatch, name, value, message):
@@ -85,3 +96,22 @@ def test_dotenv_file_is_read(tmp_path):
     (tmp_path / ".env").write_text("HOTSTAR_RATE_LIMIT_RPS=0.5\nHOTSTAR_PARTNER_ID=p1\n")
     s = load_settings()
     assert s.rate_limit_rps == 0.5 and s.resolved_partner_id() == "p1"
+
+
+def test_a_blank_secret_is_unset_and_the_secret_file_is_read(monkeypatch, tmp_path):
+    # `HOTSTAR_AKAMAI_SECRET=${SECRET:-}` in a compose file: not an empty signing key.
+    path = tmp_path / "secret"
+    path.write_text("abcd\n")
+    monkeypatch.setenv("HOTSTAR_AKAMAI_SECRET", " ")
+    monkeypatch.setenv("HOTSTAR_AKAMAI_SECRET_FILE", str(path))
+    assert load_settings(api_base_url=REMOTE).resolved_secret() == b"\xab\xcd"
+    monkeypatch.setenv("HOTSTAR_AKAMAI_SECRET_FILE", "")
+    with pytest.raises(ConfigError, match=r"^HOTSTAR_AKAMAI_SECRET is not set"):
+        load_settings(api_base_url=REMOTE).resolved_secret()
+
+
+def test_the_settings_repr_hides_the_database_password():
+    settings = load_settings(database_url="postgresql://sync:s3cr%40t@db:5432/mirror")
+    assert "s3cr" not in repr(settings) and "s3cr" not in str(settings)
+    assert "postgresql://sync:***@db:5432/mirror" in repr(settings)
+    assert settings.database_url == "postgresql://sync:s3cr%40t@db:5432/mirror"
