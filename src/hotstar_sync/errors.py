@@ -22,6 +22,9 @@
     └── SkippableError               one bad item: quarantined, the run goes on
         └── InvalidItemError
 
+`Terminated` (SIGTERM) is not in this tree: like Ctrl-C's KeyboardInterrupt, of which it is
+a kind, it stops whatever runs, and the run is marked failed.
+
 Third-party exceptions (httpx, psycopg, pydantic) are translated into these at the
 boundary (``raise ... from exc``), so jobs and the CLI only ever see this tree.
 Messages name settings, windows, offsets and run ids, never a token, a secret or a
@@ -133,3 +136,9 @@ class SkippableError(HotstarSyncError):
 
 class InvalidItemError(SkippableError):
     """An item that fails validation."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a service manager's stop, `timeout`): stop like Ctrl-C, exit 143."""
+
+    exit_code = 128 + 15

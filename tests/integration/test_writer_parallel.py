@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, cast
@@ -138,3 +139,30 @@ def test_rows_equal_to_the_page_before_are_left_to_it(conn: psycopg.Connection[A
         assert aux.execute(
             "SELECT change, count(*) FROM hotstar_change_log GROUP BY 1 ORDER BY 1"
         ).fetchall() == [("insert", 28), ("update", 1)]
+
+
+def test_a_writer_that_cannot_connect_leaves_the_garbage_collector_on(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # A role allowed one connection: the pass's second writer cannot connect ("too many
+    # clients" on a busy server). The pass turns the collector off while it runs; it must
+    # be on again after, or a long-lived `schedule` process would keep it off for good.
+    role = f"hs_one_conn_{int(time.time() * 1000)}"
+    with psycopg.connect(conn.info.dsn, autocommit=True) as aux:
+        run = new_run(aux)
+        # Not a superuser: the limit does not hold for those.
+        aux.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+        aux.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        aux.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        try:
+            info = conn.info
+            dsn = f"host={info.host} port={info.port} dbname={info.dbname} user={role}"
+            with psycopg.connect(dsn) as limited:
+                writer = PageWriter(limited, MOVIE, run)
+                assert gc.isenabled()
+                with pytest.raises(DatabaseError):
+                    run_pass(cast(Any, Pages([page(A, [1, 2])])), writer, MOVIE, writers=2)
+                assert gc.isenabled()
+        finally:
+            aux.execute(f"DROP OWNED BY {role}")
+            aux.execute(f"DROP ROLE {role}")

@@ -148,6 +148,25 @@ def test_a_wrong_secret_fails_fast_and_marks_the_run_failed(db_url):
     )
 
 
+def test_an_unexpected_error_marks_the_run_failed_with_its_reason(db_url, monkeypatch):
+    # Not one of ours (a bug, a library's own exception): the run must not stay 'running'
+    # for the next job to call abandoned without a reason.
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OverflowError("timestamp out of range for platform time_t")
+
+    monkeypatch.setattr("hotstar_sync.jobs.pipeline.prepare", broken)
+    with (
+        serve_in_thread(SimulatorConfig(movies=1_000, rate_limit=0)) as sim,
+        pytest.raises(OverflowError),
+    ):
+        ingest(settings_for(sim.base_url, db_url))
+    (run,) = sync_log(db_url)
+    assert run["status"] == "failed" and run["completed_at"] is not None
+    assert run["errors"][-1] == (
+        "unexpected error: OverflowError: timestamp out of range for platform time_t"
+    )
+
+
 def test_malformed_and_clashing_items_are_quarantined_and_the_load_goes_on(db_url):
     config = SimulatorConfig(movies=2_000, seed=8, rate_limit=0, malformed=6, duplicate_ids=2)
     with serve_in_thread(config) as sim:

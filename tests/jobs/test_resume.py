@@ -60,3 +60,46 @@ def test_kill_9_mid_ingest_then_resume_ends_exact_with_little_refetching(db_url)
     assert runs == [(report.run_id, "completed", 24_000 - config.malformed)]
     # A fresh pass needs about 26 requests; the resumed one skipped the finished windows.
     assert report.requests <= 26 - 2 * 9 + 4
+
+
+def test_sigterm_mid_ingest_marks_the_run_failed_then_resume_ends_exact(db_url):
+    # A service manager's stop, `kill` or `timeout`: the run is marked failed with the
+    # reason at once (not left 'running' for the next job to call abandoned), exit 143.
+    config = SimulatorConfig(movies=12_000, seed=22, rate_limit=0, cluster_size=1_000)
+    with serve_in_process(config) as sim:
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "HOTSTAR_API_BASE_URL": sim.base_url,
+            "HOTSTAR_RATE_LIMIT_RPS": "8",
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-m", "hotstar_sync", "ingest"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while done_windows(db_url) < 1 and child.poll() is None:
+            assert time.monotonic() < deadline, "the ingest made no progress"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=30)
+        assert child.returncode == 143, err
+        assert err.splitlines()[-1] == "terminated (SIGTERM)"
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute(
+                "SELECT status, errors, completed_at FROM hotstar_sync_log"
+            ).fetchone()
+        assert row is not None
+        status, errors, completed_at = row
+        assert (status, errors[-1]) == ("failed", "terminated (SIGTERM)")
+        assert completed_at is not None
+
+        settings = load_settings(api_base_url=sim.base_url, database_url=db_url, rate_limit_rps=0)
+        report = ingest(settings)
+    with serve_in_thread(config) as same:
+        truth = same.catalog.truth()
+    assert report.resumed and report.status == "completed"
+    assert_mirror_matches(db_url, truth)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import signal
 from collections.abc import Callable
+from types import FrameType
 from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from hotstar_sync.config import Settings, load_settings
-from hotstar_sync.errors import HotstarSyncError
+from hotstar_sync.errors import HotstarSyncError, Terminated
 from hotstar_sync.logging import configure_logging
 
 P = ParamSpec("P")
@@ -58,6 +60,9 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except HotstarSyncError as exc:
             raise fail(exc) from None
+        except Terminated:
+            err_console.print("terminated (SIGTERM)")
+            raise typer.Exit(Terminated.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(130) from None
@@ -81,7 +86,15 @@ def summarise_commands(*apps: typer.Typer) -> None:
                 info.short_help = " ".join(first.split())
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main() -> None:
+    # SIGTERM stops a command as Ctrl-C does: the run is marked failed with its reason and
+    # everything opened is closed (by default the process just ended, the run 'running').
+    # `schedule` and `serve` put their own graceful stop in its place while they run.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     finally:

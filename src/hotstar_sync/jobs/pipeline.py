@@ -239,9 +239,10 @@ def run_pass(
         if totals.pages % GC_EVERY_PAGES == 0:
             gc.collect()
 
-    collecting = gc.isenabled()
-    gc.disable()
     with ExitStack() as stack:
+        if gc.isenabled():  # back on when the stack closes, whatever fails (a writer's connect)
+            gc.disable()
+            stack.callback(gc.enable)
         pool = _Writers(writer, stack, writers)
         executor = stack.enter_context(
             ThreadPoolExecutor(max_workers=writers, thread_name_prefix="write")
@@ -279,6 +280,4 @@ def run_pass(
             for _, future in inflight:
                 future.cancel()
             thread.join(timeout=5)
-            if collecting:
-                gc.enable()
     return totals

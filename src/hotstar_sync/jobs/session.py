@@ -21,7 +21,7 @@ from hotstar_sync.db.connect import connect, database_url
 from hotstar_sync.db.runs import Conn, Run, finish_run, job_lock, resumable_run, start_run
 from hotstar_sync.db.tokens import record_token
 from hotstar_sync.db.writer import PageCounts, PageWriter
-from hotstar_sync.errors import HotstarSyncError
+from hotstar_sync.errors import HotstarSyncError, Terminated
 from hotstar_sync.jobs.pipeline import PassTotals, run_pass
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.windows import ItemMark, Window, WindowResult
@@ -149,7 +149,7 @@ class Session:
         )
 
     def fail(self, run: Run, exc: BaseException) -> None:
-        reason = exc.message if isinstance(exc, HotstarSyncError) else "interrupted"
+        reason = _why(exc)
         stats = self.client.stats
         try:
             finish_run(
@@ -164,11 +164,12 @@ class Session:
 
     @contextmanager
     def running(self, run: Run) -> Iterator[Run]:
-        """Mark `run` failed (with the reason) if the block raises."""
+        """Mark `run` failed (with the reason) if the block raises, whatever it raises: a
+        run left 'running' would only be marked abandoned, without a reason, by the next."""
         self._marks[run.id] = (self.client.stats.requests, len(self.client.stats.errors))
         try:
             yield run
-        except (HotstarSyncError, KeyboardInterrupt) as exc:
+        except BaseException as exc:
             self.fail(run, exc)
             raise
 
@@ -177,6 +178,18 @@ class Session:
 
     def _errors_at_start(self, run: Run) -> int:
         return self._marks.get(run.id, (0, 0))[1]
+
+
+def _why(exc: BaseException) -> str:
+    """A failed run's reason, as the sync log keeps it."""
+    if isinstance(exc, HotstarSyncError):
+        return exc.message
+    if isinstance(exc, Terminated):
+        return "terminated (SIGTERM)"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    text = " ".join(str(exc).split())[:300]
+    return f"unexpected error: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 @contextmanager
