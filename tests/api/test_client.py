@@ -236,3 +236,16 @@ def test_no_token_or_secret_reaches_a_message_or_a_log(api, capsys):
         assert token.value not in text and token.value.split("~hmac=")[1] not in text
     assert DEMO_AKAMAI_SECRET not in text
     assert "hdnea" not in text
+
+
+def test_an_error_body_echoing_the_token_does_not_carry_its_signature(api):
+    # The message goes to stderr and into the sync log for good; a token there would be
+    # usable until it expires.
+    app, url = api
+    app.script = ["400-echo"]
+    issued: list[Token] = []
+    with make_client(url, issued) as client, pytest.raises(ApiError) as caught:
+        client.search("/movie/search", {"offset": 0, "size": 1})
+    (token,) = issued
+    assert token.value.split("~hmac=")[1] not in str(caught.value)
+    assert "hmac=[redacted]" in str(caught.value)

@@ -21,3 +21,18 @@ def test_a_database_without_the_schema_is_one_error_not_a_traceback(empty_db_url
     assert caught.value.message == (
         'cannot take the job lock: relation "hotstar_sync_log" does not exist'
     )
+
+
+def test_the_lock_connection_is_named_and_kept_alive_unless_the_url_says_otherwise(
+    db_url: str,
+) -> None:
+    # A firewall that drops an idle connection in silence must not leave the lock (a
+    # session's advisory lock) looking held by a dead connection for hours: TCP keepalives.
+    with job_lock(db_url) as conn:
+        params = conn.info.get_parameters()
+        assert params["keepalives"] == "1" and params["keepalives_idle"] == "30"
+        (name,) = conn.execute("SHOW application_name").fetchone() or ("",)
+        assert name == "hotstar-sync"
+    with job_lock(f"{db_url}?application_name=nightly&keepalives_idle=5") as conn:
+        params = conn.info.get_parameters()
+        assert params["application_name"] == "nightly" and params["keepalives_idle"] == "5"

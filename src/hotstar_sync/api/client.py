@@ -21,6 +21,7 @@ surfaces as `RetriesExhaustedError`. The client knows no database.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -299,6 +300,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
+#: A token's signature, should an error body echo the request's headers back.
+_SIGNATURE = re.compile(r"hmac=[0-9a-fA-F]+")
+
+
 def _short_body(body: bytes) -> str:
+    """The start of an error body, for the message (and so the sync log): one line."""
     text = body.decode(errors="replace").strip().replace("\n", " ")
-    return text[:200] or "(empty body)"
+    return _SIGNATURE.sub("hmac=[redacted]", text)[:200] or "(empty body)"

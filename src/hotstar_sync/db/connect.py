@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from hotstar_sync.config import Settings
 from hotstar_sync.errors import ConfigError, DatabaseError
@@ -51,10 +52,24 @@ def database_url(settings: Settings) -> str:
     return embedded_database_url(settings.data_dir)
 
 
+#: Unless the URL says otherwise: a name in pg_stat_activity, and TCP keepalives, so that a
+#: connection a firewall dropped in silence fails within ~1 min instead of hanging (and the
+#: job lock, a session's advisory lock, is not thought held by a dead connection).
+CONNECTION_DEFAULTS = {
+    "application_name": "hotstar-sync",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+
+
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
     """A psycopg connection; connection failures become `DatabaseError` (no password shown)."""
     try:
-        return psycopg.connect(url, **kwargs)
+        given = conninfo_to_dict(url)
+        defaults = {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
+        return psycopg.connect(url, **(defaults | kwargs))
     except psycopg.OperationalError as exc:
         # libpq's first line is the cause ("... port 1 failed: Connection refused"); later
         # lines are generic advice.
