@@ -50,7 +50,9 @@ def invoke(
 
 
 def test_every_type_is_reported_and_the_guard_decides_the_exit(monkeypatch):
-    refused = report(1, "refused", "movie", probe=ProbeReport(refused=True, would_vanish=9))
+    refused = report(
+        1, "refused", "movie", probe=ProbeReport(refused=True, would_vanish=9, live_rows=300)
+    )
     reconciled = ReconcileReport(
         3, "completed", PageCounts(), 0, 0, 100, 0, 12, 3.0, content_type="channel"
     )
@@ -63,8 +65,8 @@ def test_every_type_is_reported_and_the_guard_decides_the_exit(monkeypatch):
     assert out[-1].startswith("channel reconcile run 3: completed")  # after an incomplete sync
     assert result.stderr.splitlines() == [
         "error: sync run 2 is incomplete; the next sync covers the same window again",
-        "error: sync run 1: the count probe would soft-delete live rows over "
-        "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted",
+        "error: sync run 1: the count probe would soft-delete 9 of 300 live rows as vanished, "
+        "over HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted",
         "hint: inspect the run, then rerun with --force to apply the deletions",
     ]
 
@@ -86,13 +88,29 @@ def test_a_probe_too_costly_says_what_happened(monkeypatch):
 
 
 def test_a_later_type_failing_does_not_hide_the_earlier_ones(monkeypatch):
-    refused = report(1, "refused", "movie", probe=ProbeReport(refused=True, would_vanish=9))
+    refused = report(
+        1, "refused", "movie", probe=ProbeReport(refused=True, would_vanish=9, live_rows=300)
+    )
     failure = ApiError("/channel/list: HTTP 404: not found")
     result = invoke(monkeypatch, [refused], "--type", "all", then=failure)
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].startswith("movie sync run 1: refused")
     assert result.stderr.splitlines() == [
-        "error: sync run 1: the count probe would soft-delete live rows over "
-        "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted",
+        "error: sync run 1: the count probe would soft-delete 9 of 300 live rows as vanished, "
+        "over HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted",
         "error: /channel/list: HTTP 404: not found",
     ]
+
+
+def test_a_type_searched_per_parent_says_what_its_walks_deleted_or_held_back(monkeypatch):
+    done = report(1, "completed", "season", parents=4, vanished=3, live_rows=50)
+    held = report(2, "refused", "season", parents=6, would_vanish=7, live_rows=47)
+    result = invoke(monkeypatch, [done, held], "--type", "season")
+    assert result.exit_code == 4
+    first, second = result.stdout.splitlines()
+    assert first.startswith("season sync run 1: completed") and ", 3 vanished, " in first
+    assert second.startswith("season sync run 2: refused") and ", 0 vanished, " in second
+    assert result.stderr.splitlines()[0] == (
+        "error: sync run 2: the parents' walks would soft-delete 7 of 47 live rows as "
+        "vanished, over HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
+    )

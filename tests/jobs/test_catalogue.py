@@ -14,6 +14,7 @@ from hotstar_sync.jobs.ingest import ingest_types
 from hotstar_sync.jobs.reconcile import reconcile_types
 from hotstar_sync.jobs.sync import sync_types
 from hotstar_sync.model.content import CONTENT_TYPES
+from hotstar_sync.ops.health import check
 from hotstar_sync.simulator import SimulatorConfig, serve_in_thread
 from tests.jobs.mirror import assert_type_matches, rows_of
 from tests.jobs.test_ingest import settings_for, sync_log
@@ -162,6 +163,47 @@ def test_a_season_indexed_after_its_shows_change_is_asked_for_the_next_day(db_ur
         assert again["season"].counts.updated == 2
         assert again["season"].counts.added == len(seasons.added)
         assert_type_matches(db_url, "season", sim.catalog.truth("season"))
+
+
+def test_seasons_gone_with_their_show_are_reported_and_a_refusal_says_how_many(db_url):
+    config = SimulatorConfig(
+        seed=12, rate_limit=0, movies=0, shows=20, episodes=0, matches=0, channels=0, malformed=0
+    )
+    kinds = [CONTENT_TYPES["show"], CONTENT_TYPES["season"]]
+    with serve_in_thread(config) as sim:
+        settings = settings_for(sim.base_url, db_url, delete_guard_fraction=0.5)
+        ingest_types(settings, kinds)
+
+        def live(ids: list[str]) -> int:
+            rows = rows_of(db_url, "season")
+            return sum(not rows[cid]["is_deleted"] for cid in ids)
+
+        gone = sim.catalog.apply_day(removals=1, content_type="show").related["season"].removed
+        live_gone = live(gone)
+        synced = {r.content_type: r for r in sync_types(settings, kinds, reconcile=False)}
+        season = synced["season"]
+        assert season.status == "completed" and season.vanished == live_gone >= 1
+        log = {r["id"]: r for r in sync_log(db_url)}[season.run_id]
+        assert log["items_deleted"] == live_gone
+        assert log["details"]["vanished"] == live_gone
+        assert live(gone) == 0
+
+        # Over the guard: nothing deleted, and the run says what it held back.
+        more = sim.catalog.apply_day(removals=3, content_type="show").related["season"].removed
+        sync_types(settings, kinds[:1], reconcile=False)  # the shows go
+        strict = settings_for(sim.base_url, db_url, delete_guard_fraction=0)
+        (season,) = sync_types(strict, kinds[1:], reconcile=False)
+        live_more = live(more)
+        assert season.status == "refused" and season.vanished == 0 and live(more) == live_more
+        assert season.would_vanish == live_more >= 1 and season.live_rows > live_more
+        log = {r["id"]: r for r in sync_log(db_url)}[season.run_id]
+        assert log["details"]["would_vanish"] == live_more
+    lines = check(db_url).lines()
+    assert (
+        f"WARNING: season: deletion guard tripped: the parents' walks of daily sync run "
+        f"{season.run_id} ("
+    ) in lines[0]
+    assert f"found {live_more} vanished row(s) and deleted nothing" in lines[0]
 
 
 def test_one_pacer_for_every_type_never_trips_the_partner_limit(db_url):

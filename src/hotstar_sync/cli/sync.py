@@ -70,7 +70,12 @@ def _raise_worst(errors: list[HotstarSyncError]) -> None:
 def sync(
     no_reconcile: bool = typer.Option(False, "--no-reconcile", help="Never reconcile in this run."),
     reconcile: bool = typer.Option(False, "--reconcile", help="Reconcile even if none is due."),
-    force: bool = typer.Option(False, "--force", help="Let a reconcile pass the deletion guard."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Apply deletions the deletion guard would refuse (the count probe's, the "
+        "parents' walks', a reconcile's).",
+    ),
     kind: str = type_option(),
 ) -> None:
     """The daily sync: changes since the last run, then a reconcile when one is due
@@ -109,7 +114,8 @@ def _report_sync(report: SyncReport) -> list[HotstarSyncError]:
         f"{report.seconds:.1f} s — {parents}"
         f"updateDate {report.from_update_date}..{report.to_update_date}: {c.added:,} added, "
         f"{c.updated:,} updated ({c.deleted:,} deleted, {c.restored:,} restored), "
-        f"{report.expired:,} expired, {report.unexpired:,} unexpired, "
+        + ("" if report.parents is None else f"{report.vanished:,} vanished, ")
+        + f"{report.expired:,} expired, {report.unexpired:,} unexpired, "
         f"{report.requests:,} API requests"
     )
     if report.probe is not None:
@@ -128,11 +134,15 @@ def _report_sync(report: SyncReport) -> list[HotstarSyncError]:
         )
     errors: list[HotstarSyncError] = []
     if report.status == "refused":
-        what = "the count probe" if report.probe is not None else "the parents' walks"
+        if report.probe is not None:
+            what, would = "the count probe", report.probe.would_vanish
+            live = report.probe.live_rows
+        else:
+            what, would, live = "the parents' walks", report.would_vanish, report.live_rows
         errors.append(
             DeletionGuardError(
-                f"sync run {report.run_id}: {what} would soft-delete live rows over "
-                "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
+                f"sync run {report.run_id}: {what} would soft-delete {would:,} of {live:,} "
+                "live rows as vanished, over HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
             )
         )
     elif report.status != "completed":

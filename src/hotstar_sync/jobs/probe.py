@@ -45,6 +45,7 @@ class ProbeReport:
     counts: PageCounts = field(default_factory=PageCounts)  # what the fetched windows wrote
     vanished: int = 0  # live rows soft-deleted as 'vanished'
     would_vanish: int = 0
+    live_rows: int = 0  # the guard's base
     refused: bool = False  # the deletion guard held the deletions back
     fell_back: bool = False  # too costly: a reconcile should run instead
     #: Windows whose walk did not verify: nothing was deleted in them.
@@ -65,6 +66,7 @@ class ProbeReport:
             "missing": self.missing,
             "vanished": self.vanished,
             "would_vanish": self.would_vanish,
+            "live_rows": self.live_rows,
             "refused": self.refused,
             "fell_back": self.fell_back,
             "unverified": self.unverified,
@@ -163,8 +165,9 @@ def probe(
     report = bisect_drift(
         index, len(present), api_counter(s.client, kind), full_pass_cost(len(present))
     )
-    log.info("count probe", **report.details())
     if not act or not report.leaves or report.fell_back:
+        report.requests = s.client.stats.requests - requests_before
+        log.info("count probe", **report.details())
         return report
     candidates: set[str] = set()
     seen: set[str] = set()
@@ -198,7 +201,7 @@ def probe(
             report.unverified += since.unverified or ["changed since the sync's window"]
             candidates.clear()
     report.would_vanish = sum(present[c][1] for c in candidates)
-    live = sum(is_live for _, is_live in present.values())
+    live = report.live_rows = sum(is_live for _, is_live in present.values())
     if report.would_vanish > s.settings.delete_guard_fraction * live and not force:
         report.refused = True
     else:
@@ -206,6 +209,7 @@ def probe(
         resolve_quarantined(s.conn, kind, candidates & held)
         report.vanished = vanish(s.conn, kind, run.id, candidates - held)
     report.requests = s.client.stats.requests - requests_before
+    log.info("count probe", **report.details())  # what it found, and what it did
     return report
 
 

@@ -55,6 +55,11 @@ class SyncReport:
     reconcile: ReconcileReport | None = None
     content_type: str = "movie"
     parents: int | None = None  # parents asked, for a type searched per parent
+    #: Children the parents' walks no longer return: soft-deleted (live ones counted), or,
+    #: when the guard refused, held back.
+    vanished: int = 0
+    would_vanish: int = 0
+    live_rows: int = 0
 
 
 _LAST_UPPER = """
@@ -149,14 +154,14 @@ def sync_in(
     run = s.start("daily", content_type, from_update_date=frm, to_update_date=to)
     log.info("sync started", run=run.id, type=content_type.name, from_update_date=frm, to=to)
     probed: ProbeReport | None = None
-    parents: int | None = None
+    kids: children.ChildrenReport | None = None
     with s.running(run):
         if content_type.parent is not None:
             changed = children.changed_parents(s.conn, content_type, s.settings.lookback_seconds)
             kids = children.refresh(
                 s, run, content_type, changed, everything=False, force=force, progress=progress
             )
-            parents, counts, unverified = kids.parents, kids.counts, kids.unverified
+            counts, unverified = kids.counts, kids.unverified
             verified, refused = kids.verified, kids.refused
         else:
             window = Window(update=Range(frm, to))
@@ -175,8 +180,13 @@ def sync_in(
         elif status == "completed" and probed is not None and probed.unverified:
             status = "incomplete"  # the probe held deletions back: the day is not complete
         details: dict[str, object] = {"probe": probed.details()} if probed else {}
-        if parents is not None:
-            details["parents_asked"] = parents
+        if kids is not None:
+            details |= {
+                "parents_asked": kids.parents,
+                "vanished": kids.vanished,
+                "would_vanish": kids.would_vanish,
+                "live_rows": kids.live_rows,
+            }
         s.finish(run, status, unverified or None, details or None)
     report = SyncReport(
         run.id,
@@ -191,7 +201,10 @@ def sync_in(
         unverified,
         probe=probed,
         content_type=content_type.name,
-        parents=parents,
+        parents=kids.parents if kids else None,
+        vanished=kids.vanished if kids else 0,
+        would_vanish=kids.would_vanish if kids else 0,
+        live_rows=kids.live_rows if kids else 0,
     )
     if probed is not None and probed.fell_back and reconcile is not False:
         log.info("count probe too costly: reconciling instead", drift=probed.drift)

@@ -16,8 +16,9 @@ The rules, for each content type with runs (docs/operations.md):
 - the last daily sync started over 26 hours ago                   CRITICAL
 - the last daily sync failed                                      CRITICAL
 - the last daily sync was incomplete or abandoned                 WARNING
-- the last daily sync's count probe found vanished rows, but the
-  deletion guard held them back (status 'refused')                WARNING
+- the last daily sync's count probe (or, seasons, its parents'
+  walks) found vanished rows, but the deletion guard held them
+  back (status 'refused')                                         WARNING
 - no daily sync yet, and no complete pass in the last 26 hours    CRITICAL
 - the last complete pass (a 'completed' initial or reconcile)
   is older than HOTSTAR_RECONCILE_EVERY_DAYS + 1 days             WARNING
@@ -80,6 +81,8 @@ class RunRow:
     unverified: int = 0
     #: A daily sync's count probe (`jobs.probe.ProbeReport.details`), when it ran one.
     probe: dict[str, Any] | None = None
+    #: What the parents' walks of a type searched per parent would have soft-deleted.
+    would_vanish: int | None = None
 
     @property
     def ended_at(self) -> datetime:
@@ -222,12 +225,14 @@ def _daily(history: History, limits: Limits) -> list[Finding]:
             )
         )
     elif last.status == "refused":
-        probe = last.probe or {}
+        # A count probe's finding, or (a type searched per parent) the parents' walks'.
+        what = "the count probe" if last.probe is not None else "the parents' walks"
+        would = (last.probe or {}).get("would_vanish", last.would_vanish)
         found.append(
             Finding(
                 Level.WARNING,
-                f"deletion guard tripped: the count probe of {_run_name(last)} "
-                f"({at(last.started_at)}) found {probe.get('would_vanish', '?')} vanished "
+                f"deletion guard tripped: {what} of {_run_name(last)} "
+                f"({at(last.started_at)}) found {'?' if would is None else would} vanished "
                 "row(s) and deleted nothing; review it, then run `hotstar-sync sync --force`",
             )
         )
@@ -378,7 +383,9 @@ SELECT id, sync_type, status, started_at, completed_at,
        CASE jsonb_typeof(errors) WHEN 'array' THEN errors -> -1 #>> '{}' END AS reason,
        CASE jsonb_typeof(incomplete_windows)
          WHEN 'array' THEN jsonb_array_length(incomplete_windows) ELSE 0 END AS unverified,
-       details -> 'probe' AS probe
+       details -> 'probe' AS probe,
+       CASE jsonb_typeof(details -> 'would_vanish')
+         WHEN 'number' THEN (details ->> 'would_vanish')::bigint END AS would_vanish
 FROM hotstar_sync_log
 """
 # %(type)s: one content type's runs.
