@@ -157,13 +157,21 @@ def test_verify_reports_drift_read_only_and_exits_5(loaded, db_url):
     }
     clean = CliRunner().invoke(app, ["verify"], env=env)
     assert clean.exit_code == 0, clean.output
-    assert "1 request(s)" in clean.stdout
+    assert "movie: 1 request(s)" in clean.stdout
+    # Every type is named; those never loaded here are not probed (nor taken for drift).
+    assert "show: never loaded here, not probed" in clean.stdout
+    assert "season: searched per show, no count probe" in clean.stdout
     ghost(db_url, 0)
-    drift = CliRunner().invoke(app, ["verify"], env=env)
+    drift = CliRunner().invoke(app, ["verify", "--type", "movie"], env=env)
     assert drift.exit_code == 5
-    assert "-1" in drift.stdout
-    assert drift.stderr.startswith("error: the API holds ")
+    assert "movie count probes" in drift.stdout and "-1" in drift.stdout
+    assert drift.stderr.startswith("error: movie: the API holds ")
     assert all(r["deleted_reason"] != "vanished" for r in mirror_rows(db_url).values())
+    # A type asked for by name is probed, loaded or not; an empty mirror is no "0 windows".
+    shows = CliRunner().invoke(app, ["verify", "--type", "show"], env=env)
+    assert shows.exit_code == 5
+    assert "present rows; 0 window(s) differ" not in shows.stderr
+    assert shows.stderr.startswith("error: show: the API holds ")
 
 
 def test_an_item_moved_while_the_sync_runs_is_not_taken_for_a_removal(loaded, db_url, monkeypatch):

@@ -12,10 +12,11 @@ a reconcile instead. `verify` runs the same probes read-only.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import structlog
 
 from hotstar_sync.api.client import PartnerClient
@@ -26,6 +27,7 @@ from hotstar_sync.db.connect import connect, database_url
 from hotstar_sync.db.lifecycle import present_rows, quarantined, resolve_quarantined, vanish
 from hotstar_sync.db.runs import Conn, Run
 from hotstar_sync.db.writer import PageCounts
+from hotstar_sync.errors import DatabaseError
 from hotstar_sync.jobs.session import Session
 from hotstar_sync.model.content import MOVIE, ContentType
 from hotstar_sync.model.probe import FETCH_ITEMS, MirrorIndex, Probed
@@ -213,16 +215,52 @@ def probe(
     return report
 
 
+_LOADED = """
+SELECT EXISTS (SELECT FROM hotstar_sync_log WHERE content_type = %s AND status = 'completed'
+               AND sync_type IN ('initial', 'reconcile'))
+"""
+
+
 def verify(settings: Settings, *, kind: ContentType = MOVIE, url: str | None = None) -> ProbeReport:
     """The same probes, read-only: nothing is fetched beyond counts, nothing written."""
+    (report,) = verify_types(settings, [kind], url=url).values()
+    assert report is not None  # one type asked for: probed whether loaded or not
+    return report
+
+
+def verify_types(
+    settings: Settings,
+    kinds: Sequence[ContentType],
+    *,
+    url: str | None = None,
+    only_loaded: bool = False,
+) -> dict[str, ProbeReport | None]:
+    """`verify` for each of `kinds` that a count probe applies to, by name; with
+    `only_loaded`, a type with no complete pass in this database is None (not probed)."""
     url = url or database_url(settings)
     schema.require_head(url)
     tokens = TokenProvider(settings.resolved_secret(), settings.token_window_seconds)
+    reports: dict[str, ProbeReport | None] = {}
     with connect(url) as conn, PartnerClient(settings, tokens) as client:
-        present = counted_rows(conn, kind)
-        index = MirrorIndex(sd for sd, _ in present.values() if isinstance(sd, int))
-        report = bisect_drift(
-            index, len(present), api_counter(client, kind), full_pass_cost(len(present))
-        )
-        report.requests = client.stats.requests
-    return report
+        for kind in kinds:
+            if only_loaded and not _loaded(conn, kind):
+                reports[kind.name] = None
+                continue
+            before = client.stats.requests
+            present = counted_rows(conn, kind)
+            index = MirrorIndex(sd for sd, _ in present.values() if isinstance(sd, int))
+            report = bisect_drift(
+                index, len(present), api_counter(client, kind), full_pass_cost(len(present))
+            )
+            report.requests = client.stats.requests - before
+            reports[kind.name] = report
+    return reports
+
+
+def _loaded(conn: Conn, kind: ContentType) -> bool:
+    try:
+        row = conn.execute(_LOADED, (kind.name,)).fetchone()
+        conn.commit()
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot read the sync log: {exc.diag.message_primary}") from exc
+    return bool(row and row[0])
