@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from typing import Any
 
 import psycopg
@@ -245,6 +246,23 @@ def test_changes_command_prints_the_feed_as_json_lines(db_url):
         *((c, "insert") for c in day.added),
     }
     assert all(x["changed_fields"] for x in lines if x["change"] == "update")
+    # A time without an offset is UTC, whatever the database session's time zone (PGTZ).
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT changed_at, count(*) OVER () FROM hotstar_change_log"
+            " WHERE run_id > %s ORDER BY changed_at LIMIT 1",
+            (first.run_id,),
+        ).fetchone()
+    assert row is not None
+    naive = row[0].astimezone(UTC).replace(tzinfo=None).isoformat()
+    for zone in ("UTC", "Asia/Kolkata", "America/New_York"):
+        at = CliRunner().invoke(
+            app, ["changes", "--since", naive, "--json"], env=env | {"PGTZ": zone}
+        )
+        assert len(at.stdout.splitlines()) == row[1], zone
+    table = CliRunner().invoke(app, ["changes", "--since", naive], env=env | {"COLUMNS": "80"})
+    assert "…" not in table.stdout  # every cell whole, even at 80 columns
+    assert row[0].astimezone(UTC).isoformat(timespec="seconds") in table.stdout
     bad = CliRunner().invoke(app, ["changes", "--since", "yesterday"], env=env)
     assert bad.exit_code == 2
     assert bad.stderr.splitlines()[0] == (

@@ -12,6 +12,8 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
 from hotstar_sync.config import Settings, load_settings
 from hotstar_sync.errors import HotstarSyncError, Terminated
@@ -68,6 +70,16 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def print_whole(console: Console, table: Table) -> None:
+    """Print `table` with every cell whole: where the console (80 columns in a pipe or a
+    cron mail) is narrower than the table needs, its lines run longer instead of the
+    counts being cut to "1,23…"."""
+    needed = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    if needed > console.width:
+        console = Console(highlight=False, width=needed, file=console.file)
+    console.print(table)
 
 
 def settings() -> Settings:

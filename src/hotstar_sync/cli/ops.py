@@ -15,10 +15,9 @@ import structlog
 import typer
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
-from hotstar_sync.cli._app import app, err_console, handle_errors, settings
+from hotstar_sync.cli._app import app, err_console, handle_errors, print_whole, settings
 from hotstar_sync.config import Settings
 from hotstar_sync.db import schema
 from hotstar_sync.db.connect import database_url
@@ -136,21 +135,11 @@ def status(
         f"mirror: {mirror['live']:,} live rows, {mirror['deleted']:,} soft-deleted", markup=False
     )
     if runs:
-        _print_whole(console, _runs_table(runs))
+        print_whole(console, _runs_table(runs))
     else:
         console.print("no runs yet", markup=False)
     if days:
-        _print_whole(console, _daily_table(days))
-
-
-def _print_whole(console: Console, table: Table) -> None:
-    """Print `table` with every cell whole: where the console (80 columns in a pipe or a
-    cron mail) is narrower than the table needs, its lines run longer instead of the
-    counts being cut to "1,23…"."""
-    needed = Measurement.get(console, console.options.update(width=10_000), table).maximum
-    if needed > console.width:
-        console = Console(highlight=False, width=needed, file=console.file)
-    console.print(table)
+        print_whole(console, _daily_table(days))
 
 
 def _send_alert(cfg: Settings, report: health_rules.HealthReport) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotstar_sync.cli._app import app, err_console, handle_errors, settings
+from hotstar_sync.cli._app import app, err_console, handle_errors, print_whole, settings
 from hotstar_sync.cli._progress import progress_display
 from hotstar_sync.cli._types import ALL, label, resolve, type_option
 from hotstar_sync.db.changes import CHANGES, changes_since
@@ -221,9 +221,11 @@ def _parse_since(value: str) -> tuple[int | None, datetime | None]:
     if value.isdigit():
         return int(value), None
     try:
-        return None, datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"--since: {value!r} is neither a run id nor an ISO-8601 time") from None
+    # No offset means UTC, as in /api/changes (not the database session's time zone).
+    return None, moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @app.command()
@@ -258,6 +260,6 @@ def changes(
                 row["content_id"],
                 row["change"],
                 detail,
-                row["changed_at"].isoformat(timespec="seconds"),
+                row["changed_at"].astimezone(UTC).isoformat(timespec="seconds"),
             )
-        Console().print(table)
+        print_whole(Console(highlight=False), table)
