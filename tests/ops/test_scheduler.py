@@ -136,6 +136,11 @@ def test_an_incomplete_run_is_logged_as_a_warning() -> None:
     assert (entry["log_level"], entry["status"], entry["run_id"]) == ("warning", "incomplete", 7)
 
 
+def test_each_type_s_seconds_are_rounded_in_the_finished_line() -> None:
+    entry = finished_line([Report(run_id=8, status="completed", seconds=0.05477941200001624)])
+    assert entry["runs"] == [{"run_id": 8, "status": "completed", "seconds": 0.1}]
+
+
 def test_sigterm_lets_the_run_in_progress_finish_then_stops() -> None:
     started, finished = threading.Event(), threading.Event()
 
@@ -202,6 +207,7 @@ def test_days_of_the_week_count_as_cron_counts_them(cron: str, weekdays: set[str
             "UTC",
             "HOTSTAR_SYNC_CRON: day of week '8' is not within 0-7 (in '0 2 * * 8')",
         ),
+        ("0 2 30 2 *", "UTC", "HOTSTAR_SYNC_CRON: '0 2 30 2 *' never fires"),
     ],
 )
 def test_a_bad_timetable_is_a_config_error(cron: str, zone: str, message: str) -> None:

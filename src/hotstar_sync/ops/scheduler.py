@@ -75,9 +75,13 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
         fields = expression.split()
         if len(fields) == 5 and fields[4] != "*":
             fields[4] = _cron_weekdays(fields[4])
-        return CronTrigger.from_crontab(" ".join(fields), timezone=zone)
+        trigger = CronTrigger.from_crontab(" ".join(fields), timezone=zone)
     except ValueError as exc:
         raise ConfigError(f"HOTSTAR_SYNC_CRON: {exc} (in {expression!r})") from None
+    # A valid line can still never match a date (30 February): it would wait forever.
+    if trigger.get_next_fire_time(None, datetime.now(zone)) is None:
+        raise ConfigError(f"HOTSTAR_SYNC_CRON: {expression!r} never fires")
+    return trigger
 
 
 def _summary(result: object) -> dict[str, Any]:
@@ -92,7 +96,9 @@ def _summary(result: object) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
-        if isinstance(value, str | int | float | bool):
+        if isinstance(value, float):
+            summary[f.name] = round(value, 1)  # seconds: 0.1 s is enough for a log line
+        elif isinstance(value, str | int | bool):
             summary[f.name] = value
         elif f.name == "counts" and dataclasses.is_dataclass(value):
             summary |= _summary(value)  # a report's PageCounts: added, updated, ...
