@@ -45,14 +45,25 @@ def test_status_json_has_the_runs_the_daily_statistics_and_the_mirror(log_db: st
 
 
 def test_status_prints_tables(log_db: str) -> None:
-    run = add_run(log_db, "daily", "failed", ago=timedelta(hours=1), items_updated=1234)
+    run = add_run(
+        log_db,
+        "daily",
+        "failed",
+        ago=timedelta(hours=1),
+        items_updated=1234,
+        errors=["/movie/search: HTTP 503", "retries exhausted: HTTP 503"],
+    )
     result = cli(log_db, "status")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "mirror: 0 live rows, 0 soft-deleted"
     assert lines[1].rstrip() == "Recent runs"
+    header = next(line for line in lines if "started UTC" in line).split()
+    assert header[:4] == ["id", "type", "sync", "status"] and header[-1] == "live"
     row = next(line for line in lines if f" {run.id} " in line)
-    assert "daily" in row and "failed" in row and "1,234" in row
+    assert row.split()[1:4] == ["movie", "daily", "failed"] and "1,234" in row
+    # Why it failed: the last of its errors, under the table.
+    assert f"run {run.id} failed: retries exhausted: HTTP 503" in lines
 
 
 def test_status_keeps_large_counts_whole_at_80_columns(log_db: str) -> None:

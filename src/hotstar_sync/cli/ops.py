@@ -72,12 +72,13 @@ def _runs_table(runs: list[dict[str, Any]]) -> Table:
     # Kept whole when 80 columns are too few (`changes --since` takes it); others shrink.
     width = max((len(str(run["id"])) for run in runs), default=2)
     table.add_column("id", justify="right", no_wrap=True, min_width=width)
-    table.add_column("of", no_wrap=True)
-    table.add_column("type", no_wrap=True, min_width=5)
+    table.add_column("type", no_wrap=True)  # the content type
+    table.add_column("sync", no_wrap=True, min_width=5)  # initial, daily, reconcile
     table.add_column("status", no_wrap=True, min_width=6)
     table.add_column("started UTC", no_wrap=True)
-    # Short headers for the counts: added, updated, deleted, restored, API requests.
-    for name in ("secs", "added", "upd", "del", "rest", "req"):
+    # Short headers for the counts: added, updated, deleted, restored, API requests, and the
+    # type's live rows in the mirror after the run.
+    for name in ("secs", "added", "upd", "del", "rest", "req", "live"):
         table.add_column(name, justify="right", no_wrap=True)
     colour = {"completed": "green", "running": "cyan", "failed": "red"}
     for run in runs:
@@ -93,8 +94,18 @@ def _runs_table(runs: list[dict[str, Any]]) -> Table:
             _count(run["items_deleted"]),
             _count(run["items_restored"]),
             _count(run["api_requests_made"]),
+            _count(run["mirror_live"]),
         )
     return table
+
+
+def _reasons(runs: list[dict[str, Any]]) -> list[str]:
+    """Why each run shown that did not complete (the last of its errors), one line each."""
+    return [
+        f"run {run['id']} {run['status']}: {run['reason']}"
+        for run in runs
+        if run["status"] != "completed" and run["reason"]
+    ]
 
 
 def _daily_table(days: list[dict[str, Any]]) -> Table:
@@ -136,6 +147,8 @@ def status(
     )
     if runs:
         print_whole(console, _runs_table(runs))
+        for line in _reasons(runs):
+            console.print(line, markup=False, soft_wrap=True)
     else:
         console.print("no runs yet", markup=False)
     if days:

@@ -42,6 +42,7 @@ WITH mirror AS ("""
   SELECT id, sync_type, content_type, status, started_at, completed_at, duration_seconds,
          total_items_fetched, items_added, items_updated, items_deleted, items_restored,
          items_quarantined, api_requests_made, error_count,
+         CASE jsonb_typeof(errors) WHEN 'array' THEN errors -> -1 #>> '{}' END AS reason,
          coalesce(sum(coalesce(items_added, 0)) OVER later, 0) AS added_later,
          coalesce(sum(coalesce(items_added, 0) + coalesce(items_restored, 0)
                       - coalesce(items_deleted, 0)) OVER later, 0) AS live_gain_later
@@ -51,7 +52,7 @@ WITH mirror AS ("""
 )
 SELECT log.id, sync_type, content_type, status, started_at, completed_at, duration_seconds,
        total_items_fetched, items_added, items_updated, items_deleted, items_restored,
-       items_quarantined, api_requests_made, error_count,
+       items_quarantined, api_requests_made, error_count, reason,
        mirror.total_rows - added_later AS mirror_rows,
        mirror.live_rows - live_gain_later AS mirror_live
 FROM log LEFT JOIN mirror USING (content_type)
