@@ -9,7 +9,9 @@ import time
 from typing import Any
 
 import psycopg
+import pytest
 
+from hotstar_sync.errors import ConfigError
 from hotstar_sync.jobs.ingest import ingest_types
 from hotstar_sync.jobs.reconcile import reconcile_types
 from hotstar_sync.jobs.sync import sync_types
@@ -204,6 +206,17 @@ def test_seasons_gone_with_their_show_are_reported_and_a_refusal_says_how_many(d
         f"{season.run_id} ("
     ) in lines[0]
     assert f"found {live_more} vanished row(s) and deleted nothing" in lines[0]
+
+
+def test_seasons_before_any_show_is_one_error_and_leaves_no_failed_run(db_url):
+    # Nothing is asked of the API (no server listens here): the shows are looked for first.
+    settings = settings_for("http://127.0.0.1:9", db_url)
+    with pytest.raises(ConfigError) as caught:
+        ingest_types(settings, [CONTENT_TYPES["season"]])
+    assert caught.value.message == (
+        "season items are searched per show, and the mirror holds no show yet"
+    )
+    assert sync_log(db_url) == []  # health has no failed first load to warn about
 
 
 def test_one_pacer_for_every_type_never_trips_the_partner_limit(db_url):

@@ -70,13 +70,13 @@ def ingest_types(
 
 def ingest_in(s: Session, content_type: ContentType, progress: Progress | None) -> IngestReport:
     started, requests_before = time.monotonic(), s.client.stats.requests
+    parts = None
+    if content_type.parent is not None:  # before the run: no parents, no run left failed
+        parts = children.partitions(content_type, children.all_parents(s.conn, content_type))
     run = s.start("initial", content_type, resume=True, to_update_date=now())
     log.info("ingest started", run=run.id, resumed=run.resumed, type=content_type.name)
     with s.running(run):
         known = load_checkpoints(s.lock_conn, run.id) if run.resumed else {}
-        parts = None
-        if content_type.parent is not None:
-            parts = children.partitions(content_type, children.all_parents(s.conn, content_type))
         result = s.scan(run, content_type, known=known, progress=progress, partitions=parts)
         status = "completed" if result.verified else "incomplete"
         s.finish(run, status, result.unverified)
