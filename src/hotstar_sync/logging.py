@@ -12,8 +12,17 @@ import sys
 import structlog
 import structlog.tracebacks
 
+_json = False
+
+
+def json_lines() -> bool:
+    """Whether logs are JSON lines (`--log-json`): the CLI's own error lines are then too."""
+    return _json
+
 
 def configure_logging(*, json: bool = False, verbose: bool = False) -> None:
+    global _json
+    _json = json
     level = logging.DEBUG if verbose else logging.INFO
     # A logged exception's traceback, without the frames' local variables: those hold the
     # settings, URLs and tokens (structlog's default console formatter shows them).

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
+from hotstar_sync.cli import app
 from hotstar_sync.config import load_settings
 from hotstar_sync.errors import AuthError
 from hotstar_sync.jobs.ingest import ingest
@@ -180,3 +183,26 @@ def test_malformed_and_clashing_items_are_quarantined_and_the_load_goes_on(db_ur
     clashing = {cid for ids in truth.id_clashes.values() for cid in ids[1:]}
     assert malformed | clashing <= set(reasons)
     assert report.counts.quarantined >= len(malformed)
+
+
+def test_log_json_keeps_stderr_json_and_verbose_logs_each_request(db_url):
+    with serve_in_thread(SimulatorConfig(movies=1_500, rate_limit=0)) as sim:
+        env = {"DATABASE_URL": db_url, "HOTSTAR_API_BASE_URL": sim.base_url}
+        runner = CliRunner()
+        done = runner.invoke(app, ["--log-json", "-v", "ingest", "--type", "movie"], env=env)
+        assert done.exit_code == 0, done.stderr
+        events = [json.loads(line) for line in done.stderr.splitlines()]
+        requests = [e for e in events if e["event"] == "request"]
+        assert len(requests) >= 2 and {e["status"] for e in requests} == {200}
+        assert all("hmac" not in json.dumps(e) for e in requests)
+        assert any(e["event"] == "page written" and e["items"] > 0 for e in events)
+
+        # A failure is a JSON event too, not a plain "error:" line among JSON lines.
+        wrong = env | {"HOTSTAR_AKAMAI_SECRET": "00" * 16}
+        failed = runner.invoke(app, ["--log-json", "ingest", "--type", "movie"], env=wrong)
+    assert failed.exit_code == 1
+    events = [json.loads(line) for line in failed.stderr.splitlines()]
+    assert events[-1]["event"] == "command failed" and events[-1]["exit_code"] == 1
+    assert "refused a freshly made token" in events[-1]["error"]
+    assert "allow-list" in events[-1]["hint"]
+    assert not any(e["event"] == "request" for e in events)  # no -v: no debug lines

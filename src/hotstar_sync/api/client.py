@@ -211,6 +211,14 @@ class PartnerClient:
         except httpx.HTTPError as exc:  # dropped connections, undecodable bodies, ...
             raise NetworkError(f"{path}: {type(exc).__name__}: {exc}") from exc
         elapsed = time.monotonic() - started
+        log.debug(
+            "request",
+            path=path,
+            filters=_describe(query),
+            status=response.status_code,
+            seconds=round(elapsed, 3),
+            bytes=len(body),
+        )
         if elapsed > self._settings.slow_response_seconds:
             log.warning("slow response: circuit breaker open", path=path, seconds=round(elapsed, 1))
             self._pacer.open_breaker(self._settings.circuit_breaker_seconds)

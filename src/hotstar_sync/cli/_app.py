@@ -10,6 +10,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import ParamSpec, TypeVar
 
+import structlog
 import typer
 from rich.console import Console
 from rich.measure import Measurement
@@ -17,7 +18,9 @@ from rich.table import Table
 
 from hotstar_sync.config import Settings, load_settings
 from hotstar_sync.errors import HotstarSyncError, Terminated
-from hotstar_sync.logging import configure_logging
+from hotstar_sync.logging import configure_logging, json_lines
+
+log = structlog.get_logger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,11 +49,24 @@ def _root(
 
 
 def fail(exc: HotstarSyncError) -> typer.Exit:
-    """Print `exc` as one line (plus its hint) and return the Exit to raise."""
-    err_console.print(f"error: {exc.message}", markup=False)
-    if exc.hint:
-        err_console.print(f"hint: {exc.hint}", markup=False)
+    """Print `exc` as one line (plus its hint) and return the Exit to raise; with
+    `--log-json`, as one JSON event instead, so that stderr stays JSON lines."""
+    if json_lines():
+        extra = {"hint": exc.hint} if exc.hint else {}
+        log.error("command failed", error=exc.message, exit_code=exc.exit_code, **extra)
+    else:
+        err_console.print(f"error: {exc.message}", markup=False)
+        if exc.hint:
+            err_console.print(f"hint: {exc.hint}", markup=False)
     return typer.Exit(exc.exit_code)
+
+
+def _stopped(message: str, code: int) -> typer.Exit:
+    if json_lines():
+        log.error("command stopped", reason=message, exit_code=code)
+    else:
+        err_console.print(message)
+    return typer.Exit(code)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -63,11 +79,9 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except HotstarSyncError as exc:
             raise fail(exc) from None
         except Terminated:
-            err_console.print("terminated (SIGTERM)")
-            raise typer.Exit(Terminated.exit_code) from None
+            raise _stopped("terminated (SIGTERM)", Terminated.exit_code) from None
         except KeyboardInterrupt:
-            err_console.print("interrupted")
-            raise typer.Exit(130) from None
+            raise _stopped("interrupted", 130) from None
 
     return wrapper
 

@@ -34,10 +34,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import psycopg
+import structlog
 
 from hotstar_sync.api.scan import Scanner, ScanPage
 from hotstar_sync.db.connect import connect
@@ -47,6 +48,8 @@ from hotstar_sync.errors import DatabaseError
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.validate import Reject, Row, prepare, row_columns
 from hotstar_sync.model.windows import Window, WindowResult
+
+log = structlog.get_logger(__name__)
 
 #: Pages fetched and prepared ahead of the writers.
 QUEUE_PAGES = 2
@@ -226,6 +229,12 @@ def run_pass(
         totals.counts = totals.counts + counts
         totals.pages += 1
         totals.items += len(prepared.page.items)
+        log.debug(
+            "page written",
+            window=prepared.page.window.key,
+            items=len(prepared.page.items),
+            **{k: v for k, v in asdict(counts).items() if v},
+        )
         if on_page is not None:
             on_page(prepared.page, counts)
         # A page parses into ~100,000 dicts and lists, all acyclic (reference counting
