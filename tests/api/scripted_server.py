@@ -79,8 +79,8 @@ class ScriptedApi:
             status, body = 403, b'{"error":"forbidden"}'
         elif behaviour == "400":
             status, body = 400, b'{"error":"offset + size must not exceed 10000"}'
-        elif behaviour == "400-echo":  # a gateway that echoes the request's headers
-            status, body = 400, orjson.dumps({"error": "bad request", "headers": headers})
+        elif behaviour == "400-echo":  # a gateway that echoes the request's token
+            status, body = 400, orjson.dumps({"error": f"bad token {headers.get('hdnea')}"})
         elif behaviour.startswith("slow:"):
             await asyncio.sleep(float(behaviour.split(":")[1]))
         elif behaviour == "badjson":
