@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +65,24 @@ def test_the_command_lists_show_each_summary_as_whole_sentences(group: list[str]
     assert len(rows) >= 2
     for row in rows:
         assert row.endswith((".", ")")), row
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["status", "--limit", "0"],
+            "error: Invalid value for '--limit': Input should be greater than or equal to 1",
+        ),
+        (["sync", "--bogus"], "error: No such option: --bogus"),
+        (["changes"], "error: Missing option '--since'."),
+    ],
+)
+def test_a_usage_error_is_one_line_and_a_hint_exit_2(args: list[str], message: str) -> None:
+    # Through the console script's main(), as a user or cron runs it (not Typer's box).
+    done = subprocess.run(
+        [sys.executable, "-m", "hotstar_sync", *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [message, f"hint: see `hotstar-sync {args[0]} --help`"]
+    assert done.stdout == ""

@@ -6,6 +6,7 @@ import functools
 import gc
 import inspect
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import ParamSpec, TypeVar
@@ -116,16 +117,45 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
+#: Click's usage errors (bad or missing options), from the click Typer was built with (its
+#: own copy in recent releases): the base class of typer.BadParameter of that name.
+_ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+def _run_app() -> int:
+    """The app, with a usage error as one line (and a hint), not Typer's box of several."""
+    try:
+        result = app(standalone_mode=False)
+    except _ClickException as error:
+        message = str(getattr(error, "format_message", error.__str__)())
+        ctx = getattr(error, "ctx", None)
+        if ctx is not None and not message.startswith("Usage:"):
+            names = []  # the command's path under the root, whatever the program's name
+            while ctx.parent is not None:
+                names.append(ctx.info_name)
+                ctx = ctx.parent
+            path = " ".join(["hotstar-sync", *reversed(names)])
+            err_console.print(f"error: {message}", markup=False)
+            err_console.print(f"hint: see `{path} --help`", markup=False)
+        else:  # no command given: the usage itself
+            err_console.print(message, markup=False)
+        return int(getattr(error, "exit_code", 2))
+    return result if isinstance(result, int) else 0
+
+
 def main() -> None:
     # SIGTERM stops a command as Ctrl-C does: the run is marked failed with its reason and
     # everything opened is closed (by default the process just ended, the run 'running').
     # `schedule` and `serve` put their own graceful stop in its place while they run.
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        app()
+        code = _run_app()
     finally:
         # The interpreter's teardown runs the garbage collector over every object the
         # imports made (~60,000): 0.3 s of every command, a tenth of a short one. Frozen,
         # they are skipped; atexit handlers (the embedded server's) and flushes still run,
         # and everything this command opened it has closed by now.
         gc.freeze()
+    sys.exit(code)

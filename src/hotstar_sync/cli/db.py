@@ -27,16 +27,19 @@ def upgrade() -> None:
 @db_app.command("current")
 @handle_errors
 def current() -> None:
-    """Print the schema's revision, and whether it is the newest this version knows."""
+    """Print the schema's revision, and whether it is the newest this version knows.
+
+    Exit 1 when it is not (no schema yet, or an older one): `db current || alert` works."""
     from hotstar_sync.db import migrate
 
     url = database_url(settings())
     revision, head = migrate.current(url), migrate.head()
+    if revision == head:
+        typer.echo(f"database at revision {revision} (head)")
+        return
     if revision is None:
         typer.echo(f"database has no schema yet (head is {head})")
-        typer.echo(migrate.UPGRADE_HINT)
-    elif revision == head:
-        typer.echo(f"database at revision {revision} (head)")
     else:
         typer.echo(f"database at revision {revision} (head is {head})")
-        typer.echo(migrate.UPGRADE_HINT)
+    typer.echo(migrate.UPGRADE_HINT)
+    raise typer.Exit(1)

@@ -36,4 +36,7 @@ def changes_since(
             cur.execute(_QUERY, {"run": run_id, "time": since, "change": change})
             yield from cur
     except psycopg.Error as exc:
-        raise DatabaseError(f"cannot read the change log: {exc.diag.message_primary}") from exc
+        raise DatabaseError(
+            f"cannot read the change log: {exc.diag.message_primary}",
+            hint="run `hotstar-sync db upgrade` if the schema is missing",
+        ) from exc
