@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from hotstar_sync.errors import ConfigError
+from hotstar_sync.errors import AuthError, ConfigError
 from hotstar_sync.jobs.ingest import ingest_types
 from hotstar_sync.jobs.reconcile import reconcile_types
 from hotstar_sync.jobs.sync import sync_types
@@ -206,6 +206,27 @@ def test_seasons_gone_with_their_show_are_reported_and_a_refusal_says_how_many(d
         f"{season.run_id} ("
     ) in lines[0]
     assert f"found {live_more} vanished row(s) and deleted nothing" in lines[0]
+
+
+def test_a_type_that_fails_does_not_stop_the_types_after_it(db_url):
+    config = SimulatorConfig(
+        seed=3, rate_limit=0, movies=300, shows=0, episodes=0, matches=0, channels=20
+    )
+    kinds = [CONTENT_TYPES["movie"], CONTENT_TYPES["channel"]]
+    with serve_in_thread(config) as sim:
+        settings = settings_for(sim.base_url, db_url)
+        ingest_types(settings, kinds)
+        sim.catalog.apply_day(updates=2, content_type="channel")
+        sim.faults.fail_next(2, "forbidden")  # the movie sync's request, and its retry
+        reported: list[Any] = []
+        with pytest.raises(AuthError):
+            sync_types(settings, kinds, reconcile=False, on_report=reported.append)
+    assert [r.content_type for r in reported] == ["channel"]
+    assert reported[0].status == "completed" and reported[0].counts.updated >= 1
+    daily = [
+        (r["content_type"], r["status"]) for r in sync_log(db_url) if r["sync_type"] == "daily"
+    ]
+    assert daily == [("movie", "failed"), ("channel", "completed")]
 
 
 def test_seasons_before_any_show_is_one_error_and_leaves_no_failed_run(db_url):

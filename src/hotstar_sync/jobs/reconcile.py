@@ -27,7 +27,7 @@ from hotstar_sync.config import Settings
 from hotstar_sync.db.lifecycle import expire_and_restore, present_rows, vanish
 from hotstar_sync.db.writer import PageCounts
 from hotstar_sync.jobs import children
-from hotstar_sync.jobs.session import Progress, Session, session
+from hotstar_sync.jobs.session import Progress, Session, each_type, session
 from hotstar_sync.model.content import MOVIE, ContentType
 from hotstar_sync.model.probe import MirrorIndex
 from hotstar_sync.model.windows import Range, Window, WindowResult, plan_from_counts
@@ -78,9 +78,12 @@ def reconcile_types(
     progress: Progress | None = None,
     url: str | None = None,
 ) -> list[ReconcileReport]:
-    """Reconcile each of `kinds`, in order, through one session (one pacer)."""
+    """Reconcile each of `kinds`, in order, through one session (one pacer); a type that
+    fails does not stop the others (`session.each_type`)."""
     with session(settings, url) as s:
-        return [run_reconcile(s, kind, force=force, progress=progress) for kind in kinds]
+        return each_type(
+            s, kinds, lambda kind: run_reconcile(s, kind, force=force, progress=progress)
+        )
 
 
 def _second_sighting(

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 import structlog
 
 from hotstar_sync.api.client import PartnerClient, SearchPage
@@ -21,12 +22,14 @@ from hotstar_sync.db.connect import connect, database_url
 from hotstar_sync.db.runs import Conn, Run, finish_run, job_lock, resumable_run, start_run
 from hotstar_sync.db.tokens import record_token
 from hotstar_sync.db.writer import PageCounts, PageWriter
-from hotstar_sync.errors import HotstarSyncError, Terminated
+from hotstar_sync.errors import DatabaseError, FatalError, HotstarSyncError, Terminated
 from hotstar_sync.jobs.pipeline import PassTotals, run_pass
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.windows import ItemMark, Window, WindowResult
 
 log = structlog.get_logger(__name__)
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -64,6 +67,14 @@ class Session:
         self.client = client
         # Client counters when each run started: a session's runs share one client.
         self._marks: dict[int, tuple[int, int]] = {}
+
+    def reset(self) -> None:
+        """After a failed run: no transaction of it is left open on the session's writer
+        connection for the next run to trip on."""
+        try:
+            self.conn.rollback()
+        except psycopg.Error:
+            log.warning("could not roll back the writer connection after a failed run")
 
     def start(
         self,
@@ -178,6 +189,36 @@ class Session:
 
     def _errors_at_start(self, run: Run) -> int:
         return self._marks.get(run.id, (0, 0))[1]
+
+
+def each_type(
+    s: Session,
+    kinds: Iterable[ContentType],
+    run_one: Callable[[ContentType], R],
+    on_report: Callable[[R], object] | None = None,
+) -> list[R]:
+    """`run_one` for each type in turn. A type that fails (its run marked failed) does not
+    stop the types after it: an endpoint in trouble must not freeze the whole mirror. The
+    first failure is raised once every type has had its turn; a database error stops at
+    once, since no type can go on without the database."""
+    reports: list[R] = []
+    failures: list[FatalError] = []
+    for kind in kinds:
+        try:
+            report = run_one(kind)
+        except DatabaseError:
+            raise
+        except FatalError as exc:
+            log.error("type failed; the next types still run", type=kind.name, error=exc.message)
+            failures.append(exc)
+            s.reset()
+            continue
+        reports.append(report)
+        if on_report is not None:
+            on_report(report)
+    if failures:
+        raise failures[0]
+    return reports
 
 
 def _why(exc: BaseException) -> str:

@@ -30,7 +30,7 @@ from hotstar_sync.errors import ConfigError, DatabaseError
 from hotstar_sync.jobs import children
 from hotstar_sync.jobs.probe import ProbeReport, probe
 from hotstar_sync.jobs.reconcile import ReconcileReport, run_reconcile
-from hotstar_sync.jobs.session import Progress, Session, now, session
+from hotstar_sync.jobs.session import Progress, Session, each_type, now, session
 from hotstar_sync.model.content import MOVIE, ContentType
 from hotstar_sync.model.windows import Range, Window
 
@@ -109,7 +109,8 @@ def sync_types(
     on_report: Callable[[SyncReport], object] | None = None,
 ) -> list[SyncReport]:
     """Sync each of `kinds`, in order (parents before children), through one session;
-    `on_report` gets each type's report as soon as it is done (a later type may fail).
+    `on_report` gets each type's report as soon as it is done. A type that fails does not
+    stop the others; the first failure is raised at the end (`session.each_type`).
 
     With `only_ingested` (`--type all`, the scheduler), a type that was never loaded is
     skipped with a log line rather than an error: a deployment may mirror movies alone."""
@@ -125,12 +126,9 @@ def sync_types(
                 if kind not in loaded:
                     log.info("sync skipped: no completed ingest", type=kind.name)
             kinds = loaded
-        reports = []
-        for kind in kinds:
-            reports.append(sync_in(s, kind, reconcile, force, progress))
-            if on_report is not None:
-                on_report(reports[-1])
-        return reports
+        return each_type(
+            s, kinds, lambda kind: sync_in(s, kind, reconcile, force, progress), on_report
+        )
 
 
 def sync_in(
