@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from prometheus_client.utils import floatToGoString
 
+from hotstar_sync.model.content import CONTENT_TYPES
 from hotstar_sync.ops.health import Limits
 from hotstar_sync.ops.web import create_app
 from tests.ops.conftest import add_run, ingest_small, serving
@@ -61,18 +62,26 @@ def test_metrics_after_a_real_ingest(db_url: str, mirror_http: httpx.Client) -> 
     samples = dict(
         line.rsplit(" ", 1) for line in response.text.splitlines() if not line.startswith("#")
     )
+    run = 'content_type="movie",sync_type="initial"'
+    others = {  # the other types' tables are empty
+        f'hotstar_sync_mirror_rows{{content_type="{kind}",state="{state}"}}': "0.0"
+        for kind in CONTENT_TYPES
+        if kind != "movie"
+        for state in ("live", "deleted")
+    }
     assert samples == {
         "hotstar_sync_up": "1.0",
-        'hotstar_sync_runs{status="completed",sync_type="initial"}': "1.0",
-        'hotstar_sync_items_total{change="added",sync_type="initial"}': f"{report.counts.added}.0",
-        'hotstar_sync_items_total{change="updated",sync_type="initial"}': "0.0",
-        'hotstar_sync_items_total{change="deleted",sync_type="initial"}': "0.0",
-        'hotstar_sync_items_total{change="restored",sync_type="initial"}': "0.0",
-        'hotstar_sync_api_requests_total{sync_type="initial"}': f"{report.requests}.0",
-        'hotstar_sync_last_success_timestamp_seconds{sync_type="initial"}': floatToGoString(ended),
-        'hotstar_sync_last_duration_seconds{sync_type="initial"}': f"{duration}.0",
-        'hotstar_sync_mirror_rows{state="live"}': f"{live}.0",
-        'hotstar_sync_mirror_rows{state="deleted"}': f"{deleted}.0",
+        'hotstar_sync_runs{content_type="movie",status="completed",sync_type="initial"}': "1.0",
+        f'hotstar_sync_items_total{{change="added",{run}}}': f"{report.counts.added}.0",
+        f'hotstar_sync_items_total{{change="updated",{run}}}': "0.0",
+        f'hotstar_sync_items_total{{change="deleted",{run}}}': "0.0",
+        f'hotstar_sync_items_total{{change="restored",{run}}}': "0.0",
+        f"hotstar_sync_api_requests_total{{{run}}}": f"{report.requests}.0",
+        f"hotstar_sync_last_success_timestamp_seconds{{{run}}}": floatToGoString(ended),
+        f"hotstar_sync_last_duration_seconds{{{run}}}": f"{duration}.0",
+        'hotstar_sync_mirror_rows{content_type="movie",state="live"}': f"{live}.0",
+        'hotstar_sync_mirror_rows{content_type="movie",state="deleted"}': f"{deleted}.0",
+        **others,
         "hotstar_sync_health": "0.0",
     }
     assert live + deleted == report.counts.added
@@ -82,11 +91,20 @@ def test_metrics_count_runs_by_type_and_status(log_db: str, http: httpx.Client) 
     add_run(log_db, "initial", "completed", ago=timedelta(days=3), items_added=100)
     add_run(log_db, "daily", "completed", ago=timedelta(days=2), items_added=5, items_updated=7)
     add_run(log_db, "daily", "failed", ago=timedelta(hours=30), items_updated=2, seconds=9)
+    # A channel whose daily syncs keep failing, beside movies doing fine.
+    add_run(log_db, "daily", "failed", ago=timedelta(hours=1), content_type="channel")
     text = http.get("/metrics").text
-    assert 'hotstar_sync_runs{status="completed",sync_type="daily"} 1.0' in text
-    assert 'hotstar_sync_runs{status="failed",sync_type="daily"} 1.0' in text
-    assert 'hotstar_sync_items_total{change="updated",sync_type="daily"} 9.0' in text
-    assert 'hotstar_sync_last_duration_seconds{sync_type="daily"} 9.0' in text
+    daily = 'content_type="movie",sync_type="daily"'
+    runs = 'hotstar_sync_runs{content_type="movie",status="%s",sync_type="daily"} 1.0'
+    assert runs % "completed" in text and runs % "failed" in text
+    assert f'hotstar_sync_items_total{{change="updated",{daily}}} 9.0' in text
+    assert f"hotstar_sync_last_duration_seconds{{{daily}}} 9.0" in text
+    assert f"hotstar_sync_last_success_timestamp_seconds{{{daily}}}" in text
+    # Its freshness is the channel's own: no success series at all, for a rule to miss.
+    assert 'hotstar_sync_runs{content_type="channel",status="failed",sync_type="daily"} 1.0' in (
+        text
+    )
+    assert 'success_timestamp_seconds{content_type="channel"' not in text
     assert "hotstar_sync_health 2.0" in text
 
 

@@ -4,13 +4,16 @@ The sync log is the truth (jobs run in other processes, often cron's), so nothin
 counted in this process: a custom collector runs a few aggregate queries per scrape.
 
     hotstar_sync_up                                  1 when the database could be read
-    hotstar_sync_runs{sync_type,status}              runs in the sync log
-    hotstar_sync_items_total{sync_type,change}       added, updated, deleted, restored
-    hotstar_sync_api_requests_total{sync_type}       partner API requests
-    hotstar_sync_last_success_timestamp_seconds{sync_type}
-    hotstar_sync_last_duration_seconds{sync_type}    of the last run that ended
-    hotstar_sync_mirror_rows{state}                  live and deleted rows of the mirror
+    hotstar_sync_runs{content_type,sync_type,status}  runs in the sync log
+    hotstar_sync_items_total{content_type,sync_type,change}  added, updated, deleted, restored
+    hotstar_sync_api_requests_total{content_type,sync_type}  partner API requests
+    hotstar_sync_last_success_timestamp_seconds{content_type,sync_type}
+    hotstar_sync_last_duration_seconds{content_type,sync_type}  of the last run that ended
+    hotstar_sync_mirror_rows{content_type,state}     live and deleted rows of the mirror
     hotstar_sync_health                              0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+
+Every series of a run carries its content type: one type's daily sync failing for days is
+not hidden by the others' successes.
 """
 
 from __future__ import annotations
@@ -33,20 +36,20 @@ log = structlog.get_logger(__name__)
 CHANGES = ("added", "updated", "deleted", "restored")
 
 RUNS_BY_TYPE = """
-SELECT sync_type, status, count(*) AS runs,
+SELECT content_type, sync_type, status, count(*) AS runs,
        coalesce(sum(items_added), 0) AS added, coalesce(sum(items_updated), 0) AS updated,
        coalesce(sum(items_deleted), 0) AS deleted, coalesce(sum(items_restored), 0) AS restored,
        coalesce(sum(api_requests_made), 0) AS requests,
        max(extract(epoch FROM completed_at)) FILTER (WHERE status = 'completed') AS last_success
 FROM hotstar_sync_log
-GROUP BY sync_type, status
+GROUP BY content_type, sync_type, status
 """
 
 LAST_DURATION = """
-SELECT DISTINCT ON (sync_type) sync_type, duration_seconds
+SELECT DISTINCT ON (content_type, sync_type) content_type, sync_type, duration_seconds
 FROM hotstar_sync_log
 WHERE status <> 'running' AND duration_seconds IS NOT NULL
-ORDER BY sync_type, completed_at DESC NULLS LAST, id DESC
+ORDER BY content_type, sync_type, completed_at DESC NULLS LAST, id DESC
 """
 
 
@@ -77,52 +80,54 @@ class SyncLogCollector(Collector):
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(RUNS_BY_TYPE).fetchall()
             durations = cur.execute(LAST_DURATION).fetchall()
+        by = ["content_type", "sync_type"]
         runs = GaugeMetricFamily(
-            "hotstar_sync_runs", "Runs in the sync log.", labels=["sync_type", "status"]
+            "hotstar_sync_runs", "Runs in the sync log.", labels=[*by, "status"]
         )
         items = CounterMetricFamily(
             "hotstar_sync_items",
             "Items each kind of run added, updated, soft-deleted and restored.",
-            labels=["sync_type", "change"],
+            labels=[*by, "change"],
         )
         requests = CounterMetricFamily(
-            "hotstar_sync_api_requests", "Partner API requests made.", labels=["sync_type"]
+            "hotstar_sync_api_requests", "Partner API requests made.", labels=by
         )
         success = GaugeMetricFamily(
             "hotstar_sync_last_success_timestamp_seconds",
             "When the last completed run of each type ended (Unix time).",
-            labels=["sync_type"],
+            labels=by,
         )
-        totals: dict[str, dict[str, float]] = {}
-        last_success: dict[str, float] = {}
+        totals: dict[tuple[str, str], dict[str, float]] = {}
+        last_success: dict[tuple[str, str], float] = {}
         for row in rows:
-            kind = row["sync_type"]
-            runs.add_metric([kind, row["status"]], row["runs"])
-            sums = totals.setdefault(kind, dict.fromkeys((*CHANGES, "requests"), 0.0))
-            for key in sums:
-                sums[key] += float(row[key])
+            key = (row["content_type"], row["sync_type"])
+            runs.add_metric([*key, row["status"]], row["runs"])
+            sums = totals.setdefault(key, dict.fromkeys((*CHANGES, "requests"), 0.0))
+            for name in sums:
+                sums[name] += float(row[name])
             if row["last_success"] is not None:
-                last_success[kind] = max(last_success.get(kind, 0.0), float(row["last_success"]))
-        for kind, sums in sorted(totals.items()):
+                last_success[key] = max(last_success.get(key, 0.0), float(row["last_success"]))
+        for key, sums in sorted(totals.items()):
             for change in CHANGES:
-                items.add_metric([kind, change], sums[change])
-            requests.add_metric([kind], sums["requests"])
-        for kind, when in sorted(last_success.items()):
-            success.add_metric([kind], when)
+                items.add_metric([*key, change], sums[change])
+            requests.add_metric(list(key), sums["requests"])
+        for key, when in sorted(last_success.items()):
+            success.add_metric(list(key), when)
         duration = GaugeMetricFamily(
             "hotstar_sync_last_duration_seconds",
             "How long the last run of each type that ended took.",
-            labels=["sync_type"],
+            labels=by,
         )
         for row in durations:
-            duration.add_metric([row["sync_type"]], row["duration_seconds"])
+            duration.add_metric([row["content_type"], row["sync_type"]], row["duration_seconds"])
         mirror = GaugeMetricFamily(
             "hotstar_sync_mirror_rows",
-            "Rows of the mirror, live or soft-deleted.",
-            labels=["state"],
+            "Rows of the mirror, live or soft-deleted, per content type.",
+            labels=["content_type", "state"],
         )
-        for state, count in status.mirror_size(conn).items():
-            mirror.add_metric([state], count)
+        for kind, sizes in status.mirror_size_by_type(conn).items():
+            for state, count in sizes.items():
+                mirror.add_metric([kind, state], count)
         level = health.evaluate_types(health.read_histories(conn), self.limits).level
         return [runs, items, requests, success, duration, mirror, _health(level)]
 

@@ -129,6 +129,17 @@ def mirror_size(conn: Conn) -> dict[str, int]:
     return {"live": int(row["live"]), "deleted": int(row["deleted"])}
 
 
+def mirror_size_by_type(conn: Conn) -> dict[str, dict[str, int]]:
+    """Live and soft-deleted rows of each content type's table now."""
+    return {
+        row["content_type"]: {
+            "live": int(row["live_rows"]),
+            "deleted": int(row["total_rows"] - row["live_rows"]),
+        }
+        for row in _query(conn, _TABLES, ())
+    }
+
+
 def to_json(value: JSONValue) -> JSONValue:
     """Rows as JSON can carry them: times in ISO 8601, numerics as floats."""
     if isinstance(value, dict):
