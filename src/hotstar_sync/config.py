@@ -7,11 +7,14 @@ the environment variable (never its value: it may be a secret).
 from __future__ import annotations
 
 import binascii
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
+import structlog
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +29,8 @@ DEFAULT_API_BASE_URL = "http://127.0.0.1:8765"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 ENV_PREFIX = "HOTSTAR_"
+
+log = structlog.get_logger(__name__)
 
 
 def _default_data_dir() -> Path:
@@ -138,6 +143,12 @@ class Settings(BaseSettings):
 
     def resolved_secret(self) -> bytes:
         """The EdgeAuth key as bytes; the secret itself is never put in a message."""
+        if self.akamai_secret is not None and self.akamai_secret_file is not None:
+            raise ConfigError(
+                "HOTSTAR_AKAMAI_SECRET and HOTSTAR_AKAMAI_SECRET_FILE are both set: "
+                "which secret is meant?",
+                hint="unset one of them",
+            )
         if self.akamai_secret is not None:
             text, name = self.akamai_secret.get_secret_value(), "HOTSTAR_AKAMAI_SECRET"
         elif self.akamai_secret_file is not None:
@@ -184,8 +195,24 @@ def _variable_name(loc: str) -> str:
     return ENV_PREFIX + loc.upper()
 
 
+#: Variables of ours that are not settings: the test suite's.
+_NOT_SETTINGS = ("HOTSTAR_TEST_", "HOTSTAR_KEEP_")
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """HOTSTAR_* variables no setting reads: a misspelt one is otherwise silently ignored."""
+    known = {_variable_name(name) for name in Settings.model_fields}
+    return sorted(
+        name
+        for name in environ
+        if name.startswith(ENV_PREFIX) and name not in known and not name.startswith(_NOT_SETTINGS)
+    )
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings; a bad one raises `ConfigError` naming its variable."""
+    for name in unknown_variables(os.environ):
+        log.warning("unknown setting ignored: no such variable", variable=name)
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -109,6 +109,7 @@ def test_a_type_searched_per_parent_says_what_its_walks_deleted_or_held_back(mon
     assert result.exit_code == 4
     first, second = result.stdout.splitlines()
     assert first.startswith("season sync run 1: completed") and ", 3 vanished, " in first
+    assert "updateDate" not in first and ", 0 quarantined, " in first  # no window polled
     assert second.startswith("season sync run 2: refused") and ", 0 vanished, " in second
     assert result.stderr.splitlines()[0] == (
         "error: sync run 2: the parents' walks would soft-delete 7 of 47 live rows as "

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 from hotstar_sync.cli import app
@@ -224,9 +225,12 @@ def test_one_job_at_a_time_and_abandoned_runs(db_url):
                 "INSERT INTO hotstar_sync_log (sync_type, started_at, status)"
                 " VALUES ('daily', now() - interval '2 hours', 'running')"
             )
-        sync(settings, reconcile=False)
+        with capture_logs() as logs:
+            sync(settings, reconcile=False)
     statuses = [r["status"] for r in sync_log(db_url)]
     assert statuses == ["completed", "abandoned", "completed"]
+    (marked,) = [e for e in logs if e["event"].startswith("run marked abandoned")]
+    assert (marked["run"], marked["sync_type"], marked["log_level"]) == (2, "daily", "warning")
 
 
 def test_changes_command_prints_the_feed_as_json_lines(db_url):

@@ -34,6 +34,27 @@ def test_a_repaired_drift_is_reported_in_the_ok_line(log_db: str) -> None:
     ]
 
 
+def test_a_drift_too_far_to_narrow_down_says_a_reconcile_ran_not_0_vanished(log_db: str) -> None:
+    run = add_run(log_db, "daily", "completed", ago=3 * H)
+    add_run(log_db, "reconcile", "completed", ago=2 * H, items_deleted=24)
+    probed(
+        log_db,
+        run.id,
+        drift=-25,
+        api_total=51_470,
+        mirror_total=51_495,
+        missing=0,
+        vanished=0,
+        fell_back=True,
+    )
+    result = cli(log_db, "health")
+    assert result.stdout.splitlines() == [
+        "OK: last daily sync completed 3.0 h ago; its count probe found drift -25 (API 51,470, "
+        "mirror 51,495), too far to narrow down: a reconcile ran instead; last complete pass "
+        "0.1 days ago"
+    ]
+
+
 def test_a_probe_held_back_by_the_guard_is_a_warning(log_db: str) -> None:
     add_run(log_db, "initial", "completed", ago=2 * D)
     run = add_run(log_db, "daily", "refused", ago=3 * H)

@@ -1,6 +1,14 @@
-import pytest
+import os
 
-from hotstar_sync.config import DEMO_AKAMAI_SECRET, DEMO_PARTNER_ID, load_settings
+import pytest
+from structlog.testing import capture_logs
+
+from hotstar_sync.config import (
+    DEMO_AKAMAI_SECRET,
+    DEMO_PARTNER_ID,
+    load_settings,
+    unknown_variables,
+)
 from hotstar_sync.errors import ConfigError
 
 REMOTE = "https://pp-catalog-api.hotstar.com"
@@ -115,3 +123,37 @@ def test_the_settings_repr_hides_the_database_password():
     assert "s3cr" not in repr(settings) and "s3cr" not in str(settings)
     assert "postgresql://sync:***@db:5432/mirror" in repr(settings)
     assert settings.database_url == "postgresql://sync:s3cr%40t@db:5432/mirror"
+
+
+def test_both_secret_variables_set_is_an_error_not_a_silent_choice(monkeypatch, tmp_path):
+    path = tmp_path / "secret"
+    path.write_text("abcd\n")
+    monkeypatch.setenv("HOTSTAR_AKAMAI_SECRET", "0a0b")
+    monkeypatch.setenv("HOTSTAR_AKAMAI_SECRET_FILE", str(path))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(api_base_url=REMOTE).resolved_secret()
+    assert caught.value.message == (
+        "HOTSTAR_AKAMAI_SECRET and HOTSTAR_AKAMAI_SECRET_FILE are both set: which secret is meant?"
+    )
+
+
+def test_a_misspelt_variable_is_named_in_a_warning():
+    environ = {
+        "HOTSTAR_RATE_LIMT_RPS": "0.5",  # the typo
+        "HOTSTAR_RATE_LIMIT_RPS": "1",
+        "DATABASE_URL": "postgresql://x/y",
+        "HOTSTAR_TEST_DATABASE_URL": "postgresql://x/y",  # the test suite's own
+        "HOME": "/root",
+    }
+    assert unknown_variables(environ) == ["HOTSTAR_RATE_LIMT_RPS"]
+    with capture_logs() as logs:
+        os.environ["HOTSTAR_SYNC_CORN"] = "0 3 * * *"
+        try:
+            load_settings()
+        finally:
+            del os.environ["HOTSTAR_SYNC_CORN"]
+    assert {
+        "event": "unknown setting ignored: no such variable",
+        "variable": "HOTSTAR_SYNC_CORN",
+        "log_level": "warning",
+    } in logs

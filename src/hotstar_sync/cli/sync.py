@@ -109,14 +109,19 @@ def sync(
 def _report_sync(report: SyncReport) -> list[HotstarSyncError]:
     c = report.counts
     parents = "" if report.parents is None else f"{report.parents:,} parent(s) asked: "
+    # A type searched per parent polls no updateDate window: its parents' changes say.
+    window = (
+        f"updateDate {report.from_update_date}..{report.to_update_date}: "
+        if report.parents is None
+        else ""
+    )
     typer.echo(
         f"{report.content_type} sync run {report.run_id}: {report.status} in "
-        f"{report.seconds:.1f} s — {parents}"
-        f"updateDate {report.from_update_date}..{report.to_update_date}: {c.added:,} added, "
+        f"{report.seconds:.1f} s — {parents}{window}{c.added:,} added, "
         f"{c.updated:,} updated ({c.deleted:,} deleted, {c.restored:,} restored), "
         + ("" if report.parents is None else f"{report.vanished:,} vanished, ")
         + f"{report.expired:,} expired, {report.unexpired:,} unexpired, "
-        f"{report.requests:,} API requests"
+        f"{c.quarantined:,} quarantined, {report.requests:,} API requests"
     )
     if report.probe is not None:
         p = report.probe

@@ -16,12 +16,15 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hotstar_sync.db.connect import connect
 from hotstar_sync.errors import DatabaseError, JobLockedError
 from hotstar_sync.model.windows import ItemMark, Window, WindowResult
+
+log = structlog.get_logger(__name__)
 
 #: pg_advisory_lock key of hotstar-sync jobs ("hsync" in ASCII).
 JOB_LOCK_KEY = 0x6873796E63
@@ -37,11 +40,19 @@ def job_lock(url: str) -> Iterator[Conn]:
         try:
             locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (JOB_LOCK_KEY,)).fetchone()
             if locked and locked[0]:
-                conn.execute(
+                left = conn.execute(
                     "UPDATE hotstar_sync_log SET status = 'abandoned', completed_at = now(),"
                     " duration_seconds = extract(epoch FROM now() - started_at)::int"
-                    " WHERE status = 'running'"
-                )
+                    " WHERE status = 'running' RETURNING id, content_type, sync_type, started_at"
+                ).fetchall()
+                for run_id, kind, sync_type, started in left:
+                    log.warning(
+                        "run marked abandoned: its process ended without finishing",
+                        run=run_id,
+                        type=kind,
+                        sync_type=sync_type,
+                        started_at=started.isoformat(timespec="seconds"),
+                    )
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"cannot take the job lock: {exc.diag.message_primary or exc}",

@@ -294,11 +294,17 @@ def _summary(history: History) -> Finding:
         )
         probe = history.last_daily.probe
         if probe and probe.get("drift"):
-            parts.append(
+            found = (
                 f"its count probe found drift {probe['drift']:+} (API {probe['api_total']:,}, "
-                f"mirror {probe['mirror_total']:,}): {probe.get('missing', 0)} missing item(s) "
-                f"stored, {probe.get('vanished', 0)} row(s) vanished"
+                f"mirror {probe['mirror_total']:,})"
             )
+            if probe.get("fell_back"):  # what the reconcile did is its own run's
+                parts.append(f"{found}, too far to narrow down: a reconcile ran instead")
+            else:
+                parts.append(
+                    f"{found}: {probe.get('missing', 0)} missing item(s) stored, "
+                    f"{probe.get('vanished', 0)} row(s) vanished"
+                )
     else:
         parts.append("no daily sync due yet")
     if history.last_complete_pass is not None:
