@@ -71,6 +71,14 @@ class ScriptedApi:
             status, body, extra = 429, b'{"error":"rate"}', [(b"retry-after", when.encode())]
         elif behaviour == "429-huge":
             status, body, extra = 429, b'{"error":"rate"}', [(b"retry-after", b"1e12")]
+        elif behaviour == "200-error":  # the envelope's own status says 500, items empty
+            body = orjson.dumps(
+                {
+                    "body": {"results": {"items": [], "totalResults": 0, "offset": offset}},
+                    "statusCode": "INTERNAL_SERVER_ERROR",
+                    "statusCodeValue": 500,
+                }
+            )
         elif behaviour == "gzipbad":  # says gzip, is not: the body cannot be decoded
             body, extra = b"not gzip at all" * 10, [(b"content-encoding", b"gzip")]
         elif behaviour == "500":

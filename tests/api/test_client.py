@@ -249,3 +249,12 @@ def test_an_error_body_echoing_the_token_does_not_carry_its_signature(api):
     (token,) = issued
     assert token.value.split("~hmac=")[1] not in str(caught.value)
     assert "hmac=[redacted]" in str(caught.value)
+
+
+def test_an_error_inside_a_200_envelope_is_retried_not_taken_for_an_empty_window(api):
+    app, url = api
+    app.script = ["200-error"]
+    with make_client(url) as client:
+        page = client.search("/movie/search", {"offset": 0, "size": 3})
+    assert len(page.items) == 3 and page.total_results == 3 and client.stats.requests == 2
+    assert client.stats.errors == ["/movie/search: HTTP 200 with statusCodeValue 500"]

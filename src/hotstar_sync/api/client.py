@@ -12,7 +12,8 @@ partner's limit is per partner, not per endpoint), and the API guide's rules for
 - an answer slower than HOTSTAR_SLOW_RESPONSE_SECONDS is kept (it is complete and valid) but
   opens the breaker, so the next request waits HOTSTAR_CIRCUIT_BREAKER_SECONDS;
 - dropped connections, truncated or undecodable bodies: retried with exponential backoff;
-- 403: one fresh token and one retry; a 403 with a fresh token is an `AuthError`.
+- 403: one fresh token and one retry; a 403 with a fresh token is an `AuthError`;
+- a 200 whose envelope says otherwise (`statusCodeValue` 5xx or 4xx): as that status.
 
 Retries are bounded by HOTSTAR_MAX_RETRIES (tenacity); when they run out the last failure
 surfaces as `RetriesExhaustedError`. The client knows no database.
@@ -245,6 +246,17 @@ class PartnerClient:
         except orjson.JSONDecodeError as exc:
             # A 200 whose body does not parse was cut short on the way: try again.
             raise NetworkError(f"{path}: truncated or invalid JSON body") from exc
+        inner = document.get("statusCodeValue") if isinstance(document, dict) else None
+        if isinstance(inner, int) and inner != 200:
+            # An error told inside a 200 (the envelope's own status): not an empty window.
+            if inner >= 500:
+                raise ServerError(f"{path}: HTTP 200 with statusCodeValue {inner}")
+            raise ApiError(
+                f"{path} {_describe(query)}: HTTP 200 with statusCodeValue {inner}: "
+                f"{_short_body(body)}",
+                path=path,
+                status=inner,
+            )
         try:
             results = document["body"]["results"]
             return SearchPage(
