@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from hotstar_sync.db.runs import JOB_LOCK_KEY
+from hotstar_sync.db.runs import JOB_LOCK_KEY, resumable_run
 from hotstar_sync.ops.health import (
     History,
     Level,
@@ -357,10 +357,10 @@ def test_the_very_first_load_is_ok_while_it_runs_and_critical_once_it_fails(log_
     code, lines = health(log_db)
     assert code == 2
     assert lines[0].startswith(f"CRITICAL: initial run {first.id} left in 'running'")
-    with psycopg.connect(log_db) as conn:
+    with psycopg.connect(log_db) as conn:  # it failed, nine hours ago
         row = conn.execute(
-            "UPDATE hotstar_sync_log SET status = 'failed', completed_at = now() WHERE id = %s"
-            " RETURNING completed_at",
+            "UPDATE hotstar_sync_log SET status = 'failed', started_at = now() - interval '9 h',"
+            " completed_at = now() - interval '8 h' WHERE id = %s RETURNING completed_at",
             (first.id,),
         ).fetchone()
     assert row is not None
@@ -371,14 +371,14 @@ def test_the_very_first_load_is_ok_while_it_runs_and_critical_once_it_fails(log_
             f"{utc(row[0])}; run `hotstar-sync ingest` for this type"
         ],
     )
-    # A rerun resumes it: OK again while it runs.
-    again = add_run(log_db, "initial", "running", ago=0.1 * H)
+    # A rerun resumes that run (the same row): OK again while it runs, not "stuck for 9 h".
+    with psycopg.connect(log_db, autocommit=True) as conn:
+        resumed = resumable_run(conn, "initial", "movie")
+        assert resumed is not None and resumed.id == first.id
     with job_running(log_db):
         code, lines = health(log_db)
-    assert (code, lines) == (
-        0,
-        [f"OK: first load running for 0.1 h (started {utc(again.started_at)})"],
-    )
+    assert code == 0 and len(lines) == 1
+    assert lines[0].startswith("OK: first load running for 0.0 h (resumed ")
 
 
 def test_a_first_load_that_failed_beside_others_is_a_warning(log_db: str) -> None:

@@ -110,8 +110,10 @@ def resumable_run(conn: Conn, sync_type: str, content_type: str) -> Run | None:
         return None
     _one(
         conn,
+        # `resumed_at`: health measures a running run's age from it, not from the start.
         "UPDATE hotstar_sync_log SET status = 'running', completed_at = NULL, pid = %s,"
-        " hostname = %s WHERE id = %s RETURNING id",
+        " hostname = %s, details = coalesce(details, '{}'::jsonb)"
+        " || jsonb_build_object('resumed_at', now()) WHERE id = %s RETURNING id",
         (os.getpid(), _host(), row["id"]),
     )
     return Run(row["id"], sync_type, content_type, row["started_at"], row["to_update_date"], True)

@@ -83,6 +83,12 @@ class RunRow:
     probe: dict[str, Any] | None = None
     #: What the parents' walks of a type searched per parent would have soft-deleted.
     would_vanish: int | None = None
+    #: When a run resumed by a later job (an ingest's) took up again.
+    resumed_at: datetime | None = None
+
+    @property
+    def running_since(self) -> datetime:
+        return self.resumed_at or self.started_at
 
     @property
     def ended_at(self) -> datetime:
@@ -162,15 +168,20 @@ def _run_name(run: RunRow) -> str:
     return f"{'daily sync' if run.sync_type == 'daily' else run.sync_type} run {run.id}"
 
 
+def _since(run: RunRow) -> str:
+    """When a running run started, or took up again when a later job resumed it."""
+    return f"{'resumed' if run.resumed_at else 'started'} {at(run.running_since)}"
+
+
 def _stuck(history: History, limits: Limits) -> list[Finding]:
     found = []
     for run in history.running:
-        age, started = history.now - run.started_at, at(run.started_at)
+        age, started = history.now - run.running_since, _since(run)
         if not history.job_running and age > limits.orphaned_after:
             found.append(
                 Finding(
                     Level.CRITICAL,
-                    f"{_run_name(run)} left in 'running' (started {started}): no job holds "
+                    f"{_run_name(run)} left in 'running' ({started}): no job holds "
                     "the job lock, so its process ended without finishing; the next job "
                     "marks it abandoned",
                 )
@@ -179,7 +190,7 @@ def _stuck(history: History, limits: Limits) -> list[Finding]:
             found.append(
                 Finding(
                     Level.CRITICAL,
-                    f"{_run_name(run)} stuck in 'running' for {_hours(age)} (started {started})",
+                    f"{_run_name(run)} stuck in 'running' for {_hours(age)} ({started})",
                 )
             )
     return found
@@ -334,13 +345,14 @@ def _first_load(history: History, limits: Limits, failed: Level) -> HealthReport
     beside others: they are kept up to date meanwhile)."""
     found = _stuck(history, limits)
     if history.running:
-        first = min(run.started_at for run in history.running)
+        run = min(history.running, key=lambda r: r.running_since)
+        first = run.running_since
         return HealthReport(
             tuple(found)
             or (
                 Finding(
                     Level.OK,
-                    f"first load running for {_hours(history.now - first)} (started {at(first)})",
+                    f"first load running for {_hours(history.now - first)} ({_since(run)})",
                 ),
             )
         )
@@ -391,7 +403,9 @@ SELECT id, sync_type, status, started_at, completed_at,
          WHEN 'array' THEN jsonb_array_length(incomplete_windows) ELSE 0 END AS unverified,
        details -> 'probe' AS probe,
        CASE jsonb_typeof(details -> 'would_vanish')
-         WHEN 'number' THEN (details ->> 'would_vanish')::bigint END AS would_vanish
+         WHEN 'number' THEN (details ->> 'would_vanish')::bigint END AS would_vanish,
+       CASE jsonb_typeof(details -> 'resumed_at')
+         WHEN 'string' THEN (details ->> 'resumed_at')::timestamptz END AS resumed_at
 FROM hotstar_sync_log
 """
 # %(type)s: one content type's runs.
