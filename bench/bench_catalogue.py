@@ -29,6 +29,7 @@ from hotstar_sync.config import load_settings
 from hotstar_sync.db.migrate import upgrade
 from hotstar_sync.jobs.ingest import ingest_types
 from hotstar_sync.jobs.sync import sync_types
+from hotstar_sync.logging import configure_logging
 from hotstar_sync.model.content import CONTENT_TYPES, ContentType
 from hotstar_sync.simulator import SimulatorConfig, serve_in_process
 
@@ -45,6 +46,7 @@ def _url(name: str) -> str:
 
 
 def main() -> None:
+    configure_logging()  # info and up: library debug lines (one per request) are noise here
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)

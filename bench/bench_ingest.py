@@ -62,6 +62,7 @@ from hotstar_sync.api.client import PartnerClient
 from hotstar_sync.api.scan import Scanner
 from hotstar_sync.api.token import TokenProvider, make_token
 from hotstar_sync.config import Settings
+from hotstar_sync.logging import configure_logging
 from hotstar_sync.model import MOVIE
 from hotstar_sync.simulator import SimulatorConfig, SimulatorProcess, serve_in_process
 
@@ -408,6 +409,7 @@ def simulator(movies: int, rate: float) -> SimulatorConfig:
 
 
 def main() -> None:
+    configure_logging()  # info and up: library debug lines (one per request) are noise here
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--movies", type=int, default=51_495)
     parser.add_argument("--small", type=int, default=10_000, help="catalogue of the RSS check")

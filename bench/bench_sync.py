@@ -27,6 +27,7 @@ from hotstar_sync.db.migrate import upgrade
 from hotstar_sync.jobs.ingest import ingest
 from hotstar_sync.jobs.reconcile import reconcile
 from hotstar_sync.jobs.sync import sync
+from hotstar_sync.logging import configure_logging
 from hotstar_sync.simulator import SimulatorConfig, serve_in_process
 
 SERVER = os.environ.get(
@@ -77,6 +78,7 @@ def day(base_url: str, **counts: int) -> None:
 
 
 def main() -> None:
+    configure_logging()  # info and up: library debug lines (one per request) are noise here
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--movies", type=int, default=51_495)
     parser.add_argument("--seed", type=int, default=0)

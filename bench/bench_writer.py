@@ -36,6 +36,7 @@ import psycopg
 
 from hotstar_sync.db.migrate import upgrade
 from hotstar_sync.db.writer import PageCounts, PageWriter
+from hotstar_sync.logging import configure_logging
 from hotstar_sync.model import MOVIE
 from hotstar_sync.model.validate import Row, prepare
 from hotstar_sync.simulator.content import NO_END, Core
@@ -188,6 +189,7 @@ def seed_write_all(url: str, batches: list[list[dict[str, Any]]]) -> None:
 
 
 def main() -> None:
+    configure_logging()  # info and up: library debug lines (one per request) are noise here
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=CATALOGUE)
     parser.add_argument("--page-size", type=int, default=1000)

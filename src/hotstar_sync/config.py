@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import binascii
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
 import structlog
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -175,14 +177,15 @@ class Settings(BaseSettings):
 
 
 def _without_password(url: Any) -> Any:
-    """`url` with its password, if any, as ***."""
+    """`url` with its password, if any (before the host or as `?password=`), as ***."""
     if not isinstance(url, str):
         return url
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}")
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return parts._replace(query=query).geturl()
 
 
 def _variable_name(loc: str) -> str:
@@ -197,22 +200,40 @@ def _variable_name(loc: str) -> str:
 
 #: Variables of ours that are not settings: the test suite's.
 _NOT_SETTINGS = ("HOTSTAR_TEST_", "HOTSTAR_KEEP_")
+#: What Kubernetes puts in every pod's environment for a Service named hotstar-sync.
+_KUBERNETES = re.compile(r"_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)\w*)?)$")
+_warned: set[str] = set()
 
 
-def unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """HOTSTAR_* variables no setting reads: a misspelt one is otherwise silently ignored."""
-    known = {_variable_name(name) for name in Settings.model_fields}
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """HOTSTAR_* names no setting reads (in any case, as the settings are read): a
+    misspelt one is otherwise silently ignored."""
+    known = {_variable_name(name).upper() for name in Settings.model_fields}
     return sorted(
         name
-        for name in environ
-        if name.startswith(ENV_PREFIX) and name not in known and not name.startswith(_NOT_SETTINGS)
+        for name in names
+        if name.upper().startswith(ENV_PREFIX)
+        and name.upper() not in known
+        and not name.upper().startswith(_NOT_SETTINGS)
+        and not _KUBERNETES.search(name.upper())
     )
+
+
+def _warn_unknown() -> None:
+    """Name each unknown variable of the environment and of `.env`, once per process."""
+    names = list(os.environ)
+    dotenv = Path(".env")
+    if dotenv.is_file():
+        names += [name for name in dotenv_values(dotenv) if name]
+    for name in unknown_variables(names):
+        if name not in _warned:
+            _warned.add(name)
+            log.warning("unknown setting ignored: no such variable", variable=name)
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings; a bad one raises `ConfigError` naming its variable."""
-    for name in unknown_variables(os.environ):
-        log.warning("unknown setting ignored: no such variable", variable=name)
+    _warn_unknown()
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -71,12 +71,13 @@ class ScriptedApi:
             status, body, extra = 429, b'{"error":"rate"}', [(b"retry-after", when.encode())]
         elif behaviour == "429-huge":
             status, body, extra = 429, b'{"error":"rate"}', [(b"retry-after", b"1e12")]
-        elif behaviour == "200-error":  # the envelope's own status says 500, items empty
+        elif behaviour.startswith("200-error"):  # the envelope says 500 (or :n), no items
+            inner = int(behaviour.partition(":")[2] or 500)
             body = orjson.dumps(
                 {
                     "body": {"results": {"items": [], "totalResults": 0, "offset": offset}},
-                    "statusCode": "INTERNAL_SERVER_ERROR",
-                    "statusCodeValue": 500,
+                    "statusCode": "ERROR",
+                    "statusCodeValue": inner,
                 }
             )
         elif behaviour == "gzipbad":  # says gzip, is not: the body cannot be decoded

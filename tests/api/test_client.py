@@ -253,8 +253,16 @@ def test_an_error_body_echoing_the_token_does_not_carry_its_signature(api):
 
 def test_an_error_inside_a_200_envelope_is_retried_not_taken_for_an_empty_window(api):
     app, url = api
-    app.script = ["200-error"]
+    app.script = ["200-error", "200-error:429"]
     with make_client(url) as client:
         page = client.search("/movie/search", {"offset": 0, "size": 3})
-    assert len(page.items) == 3 and page.total_results == 3 and client.stats.requests == 2
-    assert client.stats.errors == ["/movie/search: HTTP 200 with statusCodeValue 500"]
+        app.script = ["200-error:201"]  # no error: its (empty) page is taken as it is
+        assert client.search("/movie/search", {"offset": 0, "size": 3}).items == []
+    assert len(page.items) == 3 and page.total_results == 3 and client.stats.requests == 4
+    assert client.stats.errors == [
+        "/movie/search: HTTP 200 with statusCodeValue 500",
+        "/movie/search: HTTP 200 with statusCodeValue 429",
+    ]
+    app.script = ["200-error:404"]
+    with make_client(url) as client, pytest.raises(ApiError, match="statusCodeValue 404"):
+        client.search("/movie/search", {"offset": 0, "size": 3})

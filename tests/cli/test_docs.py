@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,24 @@ def test_a_usage_error_is_one_line_and_a_hint_exit_2(args: list[str], message: s
     assert done.returncode == 2
     assert done.stderr.splitlines() == [message, f"hint: see `hotstar-sync {args[0]} --help`"]
     assert done.stdout == ""
+
+
+def test_no_command_prints_the_help_alone_and_usage_errors_follow_log_json() -> None:
+    bare = subprocess.run(
+        [sys.executable, "-m", "hotstar_sync"], capture_output=True, text=True, timeout=60
+    )
+    assert bare.returncode == 2 and "Usage: " in bare.stdout and "Commands" in bare.stdout
+    assert bare.stderr == ""  # no empty "error:" line after the help
+    as_json = subprocess.run(
+        [sys.executable, "-m", "hotstar_sync", "--log-json", "sync", "--bogus"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert as_json.returncode == 2
+    (event,) = [json.loads(line) for line in as_json.stderr.splitlines()]
+    assert (event["event"], event["error"], event["exit_code"]) == (
+        "command failed",
+        "No such option: --bogus",
+        2,
+    )

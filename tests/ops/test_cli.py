@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -132,6 +133,11 @@ def test_serve_listens_and_answers(log_db: str) -> None:
             assert answer.text == "CRITICAL: no sync has run: start with `hotstar-sync ingest`\n"
         finally:
             server.terminate()
+        # A service manager's stop: uvicorn's graceful shutdown, then the end by the signal
+        # itself (a clean stop to systemd), not an error line and exit 143.
+        _, rest = server.communicate(timeout=30)
+        assert server.returncode == -signal.SIGTERM
+        assert "terminated" not in rest and "error" not in rest
 
 
 def test_serve_on_a_port_in_use_is_one_line_and_exit_2(log_db: str) -> None:

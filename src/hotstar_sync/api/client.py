@@ -13,7 +13,8 @@ partner's limit is per partner, not per endpoint), and the API guide's rules for
   opens the breaker, so the next request waits HOTSTAR_CIRCUIT_BREAKER_SECONDS;
 - dropped connections, truncated or undecodable bodies: retried with exponential backoff;
 - 403: one fresh token and one retry; a 403 with a fresh token is an `AuthError`;
-- a 200 whose envelope says otherwise (`statusCodeValue` 5xx or 4xx): as that status.
+- a 200 whose envelope reports an error (`statusCodeValue`): 5xx and 429 are retried as
+  above, any other 4xx is an `ApiError`.
 
 Retries are bounded by HOTSTAR_MAX_RETRIES (tenacity); when they run out the last failure
 surfaces as `RetriesExhaustedError`. The client knows no database.
@@ -247,10 +248,14 @@ class PartnerClient:
             # A 200 whose body does not parse was cut short on the way: try again.
             raise NetworkError(f"{path}: truncated or invalid JSON body") from exc
         inner = document.get("statusCodeValue") if isinstance(document, dict) else None
-        if isinstance(inner, int) and inner != 200:
+        if isinstance(inner, int) and inner >= 400:
             # An error told inside a 200 (the envelope's own status): not an empty window.
             if inner >= 500:
                 raise ServerError(f"{path}: HTTP 200 with statusCodeValue {inner}")
+            if inner == 429:
+                raise RateLimitedError(
+                    f"{path}: HTTP 200 with statusCodeValue 429", retry_after=None
+                )
             raise ApiError(
                 f"{path} {_describe(query)}: HTTP 200 with statusCodeValue {inner}: "
                 f"{_short_body(body)}",

@@ -113,7 +113,12 @@ def summarise_commands(*apps: typer.Typer) -> None:
                 info.short_help = " ".join(first.split())
 
 
+_terminated = False
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    global _terminated
+    _terminated = True
     raise Terminated
 
 
@@ -124,25 +129,37 @@ _ClickException: type[Exception] = next(
 )
 
 
+def _usage_error(error: Exception) -> int:
+    """A usage error as one line and a hint (a JSON event with `--log-json`), not Typer's
+    box of several lines; with no command given, only the help Typer printed already."""
+    message = str(getattr(error, "format_message", error.__str__)()).strip()
+    code = int(getattr(error, "exit_code", 2))
+    ctx = getattr(error, "ctx", None)
+    if not message or message.startswith("Usage:") or ctx is None:
+        if message:
+            err_console.print(message, markup=False)
+        return code
+    names = []  # the command's path under the root, whatever the program's name
+    while ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    hint = f"see `{' '.join(['hotstar-sync', *reversed(names)])} --help`"
+    if json_lines():
+        log.error("command failed", error=message, hint=hint, exit_code=code)
+    else:
+        err_console.print(f"error: {message}", markup=False)
+        err_console.print(f"hint: {hint}", markup=False)
+    return code
+
+
 def _run_app() -> int:
-    """The app, with a usage error as one line (and a hint), not Typer's box of several."""
     try:
         result = app(standalone_mode=False)
     except _ClickException as error:
-        message = str(getattr(error, "format_message", error.__str__)())
-        ctx = getattr(error, "ctx", None)
-        if ctx is not None and not message.startswith("Usage:"):
-            names = []  # the command's path under the root, whatever the program's name
-            while ctx.parent is not None:
-                names.append(ctx.info_name)
-                ctx = ctx.parent
-            path = " ".join(["hotstar-sync", *reversed(names)])
-            err_console.print(f"error: {message}", markup=False)
-            err_console.print(f"hint: see `{path} --help`", markup=False)
-        else:  # no command given: the usage itself
-            err_console.print(message, markup=False)
-        return int(getattr(error, "exit_code", 2))
-    return result if isinstance(result, int) else 0
+        return _usage_error(error)
+    code = result if isinstance(result, int) else 0
+    # SIGTERM where no command caught it (Typer makes any KeyboardInterrupt exit 130).
+    return Terminated.exit_code if _terminated and code == 130 else code
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ inside the commands: every other command starts without paying for them.
 
 from __future__ import annotations
 
+import signal
 import socket
 from datetime import UTC
 from typing import Any
@@ -229,4 +230,8 @@ def serve(
     bound = sock.getsockname()[1]
     err_console.print(f"Serving the status page at http://{host}:{bound}/", markup=False)
     config = uvicorn.Config(create_app(url, _limits(cfg)), log_level="warning")
+    # uvicorn stops gracefully on SIGTERM, then raises it again: by then the default
+    # action (the process ends by the signal, a clean stop to a service manager), not
+    # main()'s "terminated" error.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     uvicorn.Server(config).run(sockets=[sock])

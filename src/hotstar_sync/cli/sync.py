@@ -173,9 +173,23 @@ def reconcile(
     was incomplete."""
     kinds = resolve(kind)
     cfg = settings()
+    errors: list[HotstarSyncError] = []
     with progress_display(f"reconcile {label(kinds)}") as progress:
-        reports = reconcile_types(cfg, kinds, force=force, progress=progress, url=database_url(cfg))
-    _raise_worst([error for report in reports for error in _report_reconcile(report)])
+        try:
+            reconcile_types(
+                cfg,
+                kinds,
+                force=force,
+                progress=progress,
+                url=database_url(cfg),
+                # Each type's line as soon as it is done: a later type may still fail.
+                on_report=lambda report: errors.extend(_report_reconcile(report)),
+            )
+        except HotstarSyncError:
+            for error in errors:  # the other types' verdicts, then the failure's own line
+                err_console.print(f"error: {error.message}", markup=False)
+            raise
+    _raise_worst(errors)
 
 
 @app.command()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -77,12 +77,14 @@ def reconcile_types(
     force: bool = False,
     progress: Progress | None = None,
     url: str | None = None,
+    on_report: Callable[[ReconcileReport], object] | None = None,
 ) -> list[ReconcileReport]:
-    """Reconcile each of `kinds`, in order, through one session (one pacer); a type that
-    fails does not stop the others (`session.each_type`)."""
+    """Reconcile each of `kinds`, in order, through one session (one pacer); `on_report`
+    gets each type's report as soon as it is done; a type that fails does not stop the
+    others (`session.each_type`)."""
     with session(settings, url) as s:
         return each_type(
-            s, kinds, lambda kind: run_reconcile(s, kind, force=force, progress=progress)
+            s, kinds, lambda kind: run_reconcile(s, kind, force=force, progress=progress), on_report
         )
 
 
