@@ -115,3 +115,23 @@ def test_a_type_searched_per_parent_says_what_its_walks_deleted_or_held_back(mon
         "error: sync run 2: the parents' walks would soft-delete 7 of 47 live rows as "
         "vanished, over HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted"
     )
+
+
+def test_reconcile_reports_each_type_before_a_later_type_fails(monkeypatch):
+    refused = ReconcileReport(
+        4, "refused", PageCounts(), 0, 30, 431, 0, 12, 3.0, content_type="show"
+    )
+
+    def reconcile_types(*_: Any, on_report: Any, **__: Any) -> list[ReconcileReport]:
+        on_report(refused)
+        raise ApiError("/channel/list: HTTP 404: not found")
+
+    monkeypatch.setattr("hotstar_sync.cli.sync.reconcile_types", reconcile_types)
+    result = CliRunner().invoke(app, ["reconcile", "--type", "all"], env=ENV)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith("show reconcile run 4: refused")
+    assert result.stderr.splitlines() == [
+        "error: reconcile run 4 would soft-delete 30 of 431 live rows as vanished, over "
+        "HOTSTAR_DELETE_GUARD_FRACTION; nothing was deleted",
+        "error: /channel/list: HTTP 404: not found",
+    ]
