@@ -6,6 +6,7 @@ matches' live partitions, channels' millisecond update filters, one pacer)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -30,6 +31,13 @@ SIZES: dict[str, Any] = {
     "matches": 1_500,
     "channels": 40,
 }
+
+
+#: Twenty shows (and so their seasons), nothing else, nothing malformed.
+SHOWS_ONLY = SimulatorConfig(
+    rate_limit=0, movies=0, shows=20, episodes=0, matches=0, channels=0, malformed=0
+)
+SHOWS_AND_SEASONS = [CONTENT_TYPES["show"], CONTENT_TYPES["season"]]
 
 
 def windows_of(db_url: str, run_id: int) -> list[tuple[str, str]]:
@@ -136,18 +144,8 @@ def test_a_quiet_day_costs_a_request_or_two_per_type_and_asks_no_show(db_url):
 def test_a_season_indexed_after_its_shows_change_is_asked_for_the_next_day(db_url):
     # The search index serves the show's change at once, its seasons' 2 s later: the
     # day's season run asks the show too early. The next day asks it again.
-    config = SimulatorConfig(
-        seed=8,
-        rate_limit=0,
-        movies=0,
-        shows=20,
-        episodes=0,
-        matches=0,
-        channels=0,
-        malformed=0,
-        season_lag_seconds=2,
-    )
-    kinds = [CONTENT_TYPES["show"], CONTENT_TYPES["season"]]
+    config = replace(SHOWS_ONLY, seed=8, season_lag_seconds=2)
+    kinds = SHOWS_AND_SEASONS
     with serve_in_thread(config) as sim:
         settings = settings_for(sim.base_url, db_url, lookback_seconds=60)
         ingest_types(settings, kinds)
@@ -168,10 +166,8 @@ def test_a_season_indexed_after_its_shows_change_is_asked_for_the_next_day(db_ur
 
 
 def test_seasons_gone_with_their_show_are_reported_and_a_refusal_says_how_many(db_url):
-    config = SimulatorConfig(
-        seed=12, rate_limit=0, movies=0, shows=20, episodes=0, matches=0, channels=0, malformed=0
-    )
-    kinds = [CONTENT_TYPES["show"], CONTENT_TYPES["season"]]
+    config = replace(SHOWS_ONLY, seed=12)
+    kinds = SHOWS_AND_SEASONS
     with serve_in_thread(config) as sim:
         settings = settings_for(sim.base_url, db_url, delete_guard_fraction=0.5)
         ingest_types(settings, kinds)

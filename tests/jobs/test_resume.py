@@ -24,27 +24,35 @@ def done_windows(db_url: str) -> int:
     return row[0] if row else 0
 
 
+def ingest_until(db_url: str, base_url: str, *, windows: int) -> subprocess.Popen[str]:
+    """`hotstar-sync ingest` in a child process (8 requests/s), once it has finished
+    `windows` windows; its stderr is piped."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "HOTSTAR_API_BASE_URL": base_url,
+        "HOTSTAR_RATE_LIMIT_RPS": "8",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "hotstar_sync", "ingest"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while done_windows(db_url) < windows and child.poll() is None:
+        assert time.monotonic() < deadline, "the ingest made no progress"
+        time.sleep(0.05)
+    return child
+
+
 def test_kill_9_mid_ingest_then_resume_ends_exact_with_little_refetching(db_url):
     config = SimulatorConfig(movies=24_000, seed=21, rate_limit=0, cluster_size=1_000)
     with serve_in_process(config) as sim:
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "HOTSTAR_API_BASE_URL": sim.base_url,
-            "HOTSTAR_RATE_LIMIT_RPS": "8",
-        }
-        child = subprocess.Popen(
-            [sys.executable, "-m", "hotstar_sync", "ingest"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while done_windows(db_url) < 2 and child.poll() is None:
-            assert time.monotonic() < deadline, "the ingest made no progress"
-            time.sleep(0.05)
+        child = ingest_until(db_url, sim.base_url, windows=2)
         child.send_signal(signal.SIGKILL)
-        child.wait()
+        child.communicate()
         with psycopg.connect(db_url) as conn:
             (status,) = conn.execute("SELECT status FROM hotstar_sync_log").fetchone() or ("",)
         assert status == "running"  # what a killed process leaves behind
@@ -67,23 +75,7 @@ def test_sigterm_mid_ingest_marks_the_run_failed_then_resume_ends_exact(db_url):
     # reason at once (not left 'running' for the next job to call abandoned), exit 143.
     config = SimulatorConfig(movies=12_000, seed=22, rate_limit=0, cluster_size=1_000)
     with serve_in_process(config) as sim:
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "HOTSTAR_API_BASE_URL": sim.base_url,
-            "HOTSTAR_RATE_LIMIT_RPS": "8",
-        }
-        child = subprocess.Popen(
-            [sys.executable, "-m", "hotstar_sync", "ingest"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while done_windows(db_url) < 1 and child.poll() is None:
-            assert time.monotonic() < deadline, "the ingest made no progress"
-            time.sleep(0.05)
+        child = ingest_until(db_url, sim.base_url, windows=1)
         child.send_signal(signal.SIGTERM)
         _, err = child.communicate(timeout=30)
         assert child.returncode == 143, err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import orjson
@@ -65,6 +67,18 @@ def _raise_worst(errors: list[HotstarSyncError]) -> None:
     raise errors[0]
 
 
+@contextmanager
+def _verdicts_first(errors: list[HotstarSyncError]) -> Iterator[None]:
+    """When the block fails, print the verdicts its earlier types left in `errors` (each
+    type is reported as it is done), then let the failure's own line follow."""
+    try:
+        yield
+    except HotstarSyncError:
+        for error in errors:
+            err_console.print(f"error: {error.message}", markup=False)
+        raise
+
+
 @app.command()
 @handle_errors
 def sync(
@@ -86,23 +100,18 @@ def sync(
     kinds = resolve(kind)
     cfg = settings()
     errors: list[HotstarSyncError] = []
-    with progress_display(f"sync {label(kinds)}") as progress:
-        try:
-            sync_types(
-                cfg,
-                kinds,
-                reconcile=False if no_reconcile else (True if reconcile else None),
-                force=force,
-                progress=progress,
-                url=database_url(cfg),
-                only_ingested=kind == ALL,
-                # Each type's lines as soon as it is done: a later type may still fail.
-                on_report=lambda report: errors.extend(_report_sync(report)),
-            )
-        except HotstarSyncError:
-            for error in errors:  # the earlier types' verdicts, then the failure's own line
-                err_console.print(f"error: {error.message}", markup=False)
-            raise
+    with progress_display(f"sync {label(kinds)}") as progress, _verdicts_first(errors):
+        sync_types(
+            cfg,
+            kinds,
+            reconcile=False if no_reconcile else (True if reconcile else None),
+            force=force,
+            progress=progress,
+            url=database_url(cfg),
+            only_ingested=kind == ALL,
+            # Each type's lines as soon as it is done: a later type may still fail.
+            on_report=lambda report: errors.extend(_report_sync(report)),
+        )
     _raise_worst(errors)
 
 
@@ -174,21 +183,16 @@ def reconcile(
     kinds = resolve(kind)
     cfg = settings()
     errors: list[HotstarSyncError] = []
-    with progress_display(f"reconcile {label(kinds)}") as progress:
-        try:
-            reconcile_types(
-                cfg,
-                kinds,
-                force=force,
-                progress=progress,
-                url=database_url(cfg),
-                # Each type's line as soon as it is done: a later type may still fail.
-                on_report=lambda report: errors.extend(_report_reconcile(report)),
-            )
-        except HotstarSyncError:
-            for error in errors:  # the other types' verdicts, then the failure's own line
-                err_console.print(f"error: {error.message}", markup=False)
-            raise
+    with progress_display(f"reconcile {label(kinds)}") as progress, _verdicts_first(errors):
+        reconcile_types(
+            cfg,
+            kinds,
+            force=force,
+            progress=progress,
+            url=database_url(cfg),
+            # Each type's line as soon as it is done: a later type may still fail.
+            on_report=lambda report: errors.extend(_report_reconcile(report)),
+        )
     _raise_worst(errors)
 
 
