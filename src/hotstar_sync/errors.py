@@ -9,7 +9,8 @@
     │   ├── RateLimitedError         HTTP 429
     │   ├── ServerError              HTTP 5xx
     │   ├── SlowResponseError        slower than HOTSTAR_SLOW_RESPONSE_SECONDS
-    │   └── NetworkError             connect/read errors, timeouts, truncated bodies
+    │   ├── NetworkError             connect/read errors, timeouts, truncated bodies
+    │   └── MalformedAnswerError     an envelope without a list of items or a count
     ├── FatalError                   the run stops and is marked failed    exit 1
     │   ├── AuthError                403 even with a fresh token
     │   ├── ApiError                 an answer the contract does not allow (4xx, bad JSON)
@@ -80,6 +81,13 @@ class SlowResponseError(TransientError):
 
 class NetworkError(TransientError):
     """Connection refused or dropped, timeout, or a truncated body."""
+
+
+class MalformedAnswerError(TransientError):
+    """A 200 whose envelope is no search answer: items not a list, totalResults no count.
+
+    Retried like a truncated body (a proxy or a half-built index may answer so once); when
+    it keeps coming, the run fails naming the window."""
 
 
 class FatalError(HotstarSyncError):

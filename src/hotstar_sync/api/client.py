@@ -38,11 +38,13 @@ from pyrate_limiter import InMemoryBucket, Limiter, Rate
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type
 from tenacity.stop import stop_after_attempt
 
+from hotstar_sync.api import answer
 from hotstar_sync.api.token import TokenProvider
 from hotstar_sync.config import Settings
 from hotstar_sync.errors import (
     ApiError,
     AuthError,
+    MalformedAnswerError,
     NetworkError,
     RateLimitedError,
     RetriesExhaustedError,
@@ -63,7 +65,9 @@ RATE_LIMITED_BACKOFF_SECONDS = 1.0
 class SearchPage:
     """One answer of a search endpoint."""
 
-    items: list[dict[str, Any]]
+    #: The items as served: objects, mostly; anything else (a string, null, an `Unparsed`
+    #: item) is quarantined by the validator.
+    items: list[Any]
     total_results: int
     offset: int
     size: int
@@ -243,9 +247,9 @@ class PartnerClient:
                 status=status,
             )
         try:
-            document = orjson.loads(body)
+            document = answer.loads(body)
         except orjson.JSONDecodeError as exc:
-            # A 200 whose body does not parse was cut short on the way: try again.
+            # Not even the envelope parses: the body was cut short on the way. Try again.
             raise NetworkError(f"{path}: truncated or invalid JSON body") from exc
         inner = document.get("statusCodeValue") if isinstance(document, dict) else None
         if isinstance(inner, int) and inner >= 400:
@@ -262,16 +266,7 @@ class PartnerClient:
                 path=path,
                 status=inner,
             )
-        try:
-            results = document["body"]["results"]
-            return SearchPage(
-                items=results["items"],
-                total_results=int(results["totalResults"]),
-                offset=int(results.get("offset", query.get("offset", 0))),
-                size=int(results.get("size", query.get("size", 0))),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ApiError(f"{path}: response envelope without body.results ({exc})") from exc
+        return _search_page(path, query, document)
 
     def _wait_before_retry(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -297,6 +292,57 @@ class PartnerClient:
             attempt=state.attempt_number,
             wait=round(state.upcoming_sleep, 2),
         )
+
+
+#: The largest totalResults taken as a count: the sync log keeps counts in 32-bit columns,
+#: and no catalogue of the guide comes near (episodes: 686,432).
+MAX_TOTAL = 2**31 - 1
+
+
+def _search_page(path: str, query: Mapping[str, str], document: Any) -> SearchPage:
+    """The page an answer holds, or `MalformedAnswerError` naming what is wrong with it."""
+    where = f"{path} {_describe(query)}"
+    try:
+        results = document["body"]["results"]
+    except (KeyError, TypeError) as exc:
+        raise MalformedAnswerError(f"{where}: answer without body.results") from exc
+    if not isinstance(results, dict):
+        raise MalformedAnswerError(f"{where}: body.results is not an object")
+    items, total = results.get("items"), results.get("totalResults")
+    if not isinstance(items, list):
+        raise MalformedAnswerError(
+            f"{where}: body.results.items is {_json_type(items)}, not a list of items"
+        )
+    if isinstance(total, float) and total.is_integer():
+        total = int(total)
+    if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_TOTAL:
+        raise MalformedAnswerError(
+            f"{where}: totalResults {_short(total)} is not a count from 0 to {MAX_TOTAL:,}"
+        )
+    return SearchPage(
+        items=items,
+        total_results=total,
+        offset=_int(results.get("offset"), query.get("offset", 0)),
+        size=_int(results.get("size"), query.get("size", 0)),
+    )
+
+
+def _int(value: Any, default: Any) -> int:
+    """An envelope's echo of offset or size; the request's own value when it is odd."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(default)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value, default=repr).decode()
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _param(value: Any) -> str:

@@ -29,16 +29,19 @@ windows and reuse the split plans it already made.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 
+from hotstar_sync.api import hunt
 from hotstar_sync.api.client import SearchPage
 from hotstar_sync.model.windows import (
     OFFSET_CAP,
     ItemMark,
+    Range,
     Window,
     WindowResult,
     split_window,
@@ -47,14 +50,14 @@ from hotstar_sync.model.windows import (
 log = structlog.get_logger(__name__)
 
 Fetch = Callable[[dict[str, Any]], SearchPage]
-Mark = Callable[[dict[str, Any]], ItemMark]
+Mark = Callable[[Any], ItemMark]
 Partition = tuple[tuple[str, Any], ...]
 
 
 @dataclass
 class ScanPage:
     window: Window
-    items: list[dict[str, Any]]
+    items: list[Any]
     #: Set on a window's last page (or its plan, for a window that was split).
     done: WindowResult | None = None
 
@@ -105,6 +108,12 @@ class Scanner:
         self._partitions = partitions
         self.requests = 0
         self.unverified: list[WindowResult] = []
+        # Of the partition being scanned (see `_hunt`): the update seconds of the items
+        # counted so far, the items no child's box places, and whether every window was
+        # counted in this process (not skipped by a checkpoint).
+        self._updates = array("q")
+        self._unplaced: dict[str, ItemMark] = {}
+        self._counts_whole = True
 
     def scan(self, root: Window | None = None) -> Iterator[ScanPage]:
         """Yield every page of a complete pass; `self.result` holds the root's verdict
@@ -113,6 +122,7 @@ class Scanner:
         results = []
         for partition in self._partitions:
             part = replace(root, fixed=root.fixed + partition) if partition else root
+            self._updates, self._unplaced, self._counts_whole = array("q"), {}, True
             results.append((yield from self._scan(part)))
         if len(results) == 1:
             self.result = results[0]
@@ -131,8 +141,10 @@ class Scanner:
         """Scan `window`; `prefix` holds its answer's lowest contentIds, known already."""
         known = self._known.get(window.key)
         if known is not None and known.status != "split":
+            self._counts_whole = False  # its items were counted by an earlier process
             return known
         lowest: list[ItemMark] = []
+        sample: list[ItemMark] = []
         if known is not None:
             assert known.children is not None
             children, total, requests = known.children, known.total, 0
@@ -144,8 +156,8 @@ class Scanner:
             if total <= self._cap:
                 return (yield from self._walk(window, first, prefix))
             page = [self._mark(i) for i in first.items]
-            # The prefix and the page share OVERLAP items: one mark per id.
-            sample = list({m.content_id: m for m in [*prefix, *page]}.values())
+            # The prefix and the page share OVERLAP items: one mark per answer.
+            sample = list({m.ident: m for m in [*prefix, *page]}.values())
             children = split_window(window, sample, total)
             if not children:
                 return (yield from self._unsplittable(window, first, prefix))
@@ -153,34 +165,63 @@ class Scanner:
             log.info("window split", window=window.key, total=total, children=len(children))
             yield ScanPage(window, first.items, plan)
             # The page continues the prefix when the two overlap (see `_child_prefix`).
-            follows = not prefix or not {m.content_id for m in prefix}.isdisjoint(
-                m.content_id for m in page
-            )
+            follows = not prefix or not {m.ident for m in prefix}.isdisjoint(m.ident for m in page)
             lowest = sorted(sample if follows else prefix, key=lambda m: _id_order(m.content_id))
         results = []
         for child in children:
             results.append((yield from self._scan(child, _child_prefix(child, lowest))))
-        result = self._combine(window, total, results, requests)
+        result = self._combine(window, total, results, requests, sample)
         if not result.verified and all(r.verified for r in results):
             # The children are fine; the parent's total may have moved meanwhile.
             result.total = self._get(window, 0, size=1).total_results
             result.requests += 1
             result.verified = result.owned + len(result.edge) == result.total
+        missing = result.total - result.owned - len(result.edge)
+        if missing > 0 and all(r.verified for r in results):
+            requests = yield from self._hunt(window, children, missing, result)
+            result.requests += requests
+            result.verified = result.owned + len(result.edge) == result.total
         return (yield from self._finish(window, [], result))
 
     def _combine(
-        self, window: Window, total: int, results: list[WindowResult], requests: int
+        self,
+        window: Window,
+        total: int,
+        results: list[WindowResult],
+        requests: int,
+        sample: Sequence[ItemMark] = (),
     ) -> WindowResult:
+        """The split window's result from its children's.
+
+        Each child owns the items its box holds by their values; the items its answer held
+        outside its box (its edge) are owned by a sibling, or lie outside this window too
+        (this window's edge), or have a value no box can place (a startDate of "2019-05-01",
+        a premium of null): the API put them somewhere, and where is its business. Those
+        are counted here, once, in the window whose answer held them all along: found in
+        a child's answer or in this window's own first page (`sample`).
+        """
+        children = [r.window for r in results]
         edge: dict[str, ItemMark] = {}
-        for r in results:
-            edge.update({k: m for k, m in r.edge.items() if not window.owns(m)})
+        unplaced: dict[str, ItemMark] = {}
+        for mark in (m for r in results for m in r.edge.values()):
+            if not window.owns(mark):
+                edge[mark.ident] = mark
+            elif not any(child.owns(mark) for child in children):
+                unplaced[mark.ident] = mark
+        for mark in sample:
+            if window.owns(mark) and not any(child.owns(mark) for child in children):
+                unplaced[mark.ident] = mark
+        self._unplaced.update(unplaced)
+        self._note(unplaced.values())
+        owned = sum(r.owned for r in results) + len(unplaced)
+        if unplaced:
+            log.info("items no filter value places", window=window.key, count=len(unplaced))
         return WindowResult(
             window,
             total,
-            owned=sum(r.owned for r in results),
+            owned=owned,
             edge=edge,
-            verified=all(r.verified for r in results)
-            and sum(r.owned for r in results) + len(edge) == total,
+            verified=all(r.verified for r in results) and owned + len(edge) == total,
             requests=requests + sum(r.requests for r in results),
             children=[r.window for r in results],
         )
@@ -197,6 +238,47 @@ class Scanner:
         yield ScanPage(window, items, result)
         return result
 
+    # -- items no filter range holds (`api.hunt`) -------------------------------------------
+
+    def _hunt(
+        self, window: Window, children: Sequence[Window], missing: int, result: WindowResult
+    ) -> Generator[ScanPage, None, int]:
+        """Look for the `missing` items of `window` that no child's answer held, with
+        searches that do without the split's filter; they are stored and counted in
+        `result`. Returns the requests made."""
+        total = result.total
+        finder = hunt.Finder(window, children, self._unplaced, result.edge, self._mark)
+        searches: list[hunt.Hunt] = []
+        by_start = bool(children) and children[0].start != window.start
+        if by_start and window.start == Range() and self._counts_whole:
+            counted = sorted(self._updates)
+            searches.append(
+                hunt.by_update(finder, self._get, counted, missing, self._size, self._cap)
+            )
+        if total <= 2 * self._cap:  # items no range of any filter holds: the answer itself
+            searches.append(hunt.both_orders(finder, self._get, missing, self._size, self._cap))
+        if not searches:
+            return 0
+        log.info("looking for items no filter range holds", window=window.key, missing=missing)
+        requests = 0
+        for search in searches:
+            if finder.count < missing:
+                requests += yield from _as_pages(window, search)
+        self._unplaced.update(finder.found)
+        self._note(finder.found.values())
+        result.owned += len(finder.found)
+        result.edge.update(finder.found_edge)
+        log.info("items found", window=window.key, found=finder.count, requests=requests)
+        return requests
+
+    def _note(self, marks: Iterable[ItemMark]) -> None:
+        """Count `marks` (items owned, and counted, by the window done) for `_hunt`."""
+        self._updates.extend(
+            m.update
+            for m in marks
+            if isinstance(m.update, int) and not isinstance(m.update, bool) and _fits(m.update)
+        )
+
     # -- walking ------------------------------------------------------------------------
 
     def _walk(self, window: Window, first: SearchPage, prefix: Sequence[ItemMark] = ()) -> ScanGen:
@@ -211,6 +293,7 @@ class Scanner:
             consistent = not walk.stable or len(walk.seen) == total
             result.verified = walk.contiguous and walk.reached_end and consistent
             if result.verified or attempt == self._max_walks:
+                self._note(m for m in walk.seen.values() if window.owns(m))
                 return (yield from self._finish(window, walk.last.items, result))
             log.info("walking window again", window=window.key, total=total, seen=len(walk.seen))
             yield ScanPage(window, walk.last.items)
@@ -235,22 +318,22 @@ class Scanner:
         page, offset, total = first, max(0, len(prefix) - OVERLAP), first.total_results
         previous: tuple[set[str], int] | None = None
         if prefix:
-            walk.seen.update((m.content_id, m) for m in prefix)
-            previous = ({m.content_id for m in prefix}, 0)
+            walk.seen.update((m.ident, m) for m in prefix)
+            previous = ({m.ident for m in prefix}, 0)
         step_backs = 0
         while True:
-            ids = [str(item.get("contentId")) for item in page.items]
-            if previous is not None and page.items and previous[0].isdisjoint(ids):
+            marks = _by_ident(map(self._mark, page.items))
+            if previous is not None and page.items and previous[0].isdisjoint(marks):
                 if step_backs < MAX_STEP_BACKS and offset != previous[1]:
                     step_backs += 1
-                    walk.seen.update((m.content_id, m) for m in map(self._mark, page.items))
+                    walk.seen.update(marks)
                     yield ScanPage(window, page.items)
                     offset = previous[1]
                     page = self._get(window, offset, min(self._size, self._cap - offset))
                     walk.requests += 1
                     continue
                 walk.contiguous = False
-            walk.seen.update((m.content_id, m) for m in map(self._mark, page.items))
+            walk.seen.update(marks)
             walk.stable = walk.stable and page.total_results == total
             requested = min(self._size, self._cap - offset)
             next_offset = offset + len(page.items) - OVERLAP
@@ -261,7 +344,7 @@ class Scanner:
                 walk.last = page
                 return walk
             yield ScanPage(window, page.items)
-            previous = (set(ids), offset)
+            previous = (set(marks), offset)
             offset = next_offset
             page = self._get(window, offset, min(self._size, self._cap - offset))
             walk.requests += 1
@@ -278,15 +361,12 @@ class Scanner:
         seen = ascending.seen | descending.seen
         requests = 2 + ascending.requests + descending.requests
         result = self._leaf_result(window, first.total_results, seen, requests)
+        self._note(m for m in seen.values() if window.owns(m))
         # The two walks meet when the highest id read going up reaches the lowest going down
         # (only an order by contentId tells).
-        meet = (
-            self._order_by == "contentId"
-            and bool(ascending.seen)
-            and bool(descending.seen)
-            and _id_order(max(ascending.seen, key=_id_order))
-            >= _id_order(min(descending.seen, key=_id_order))
-        )
+        up = [_id_order(m.content_id) for m in ascending.seen.values() if m.content_id]
+        down = [_id_order(m.content_id) for m in descending.seen.values() if m.content_id]
+        meet = self._order_by == "contentId" and bool(up) and bool(down) and max(up) >= min(down)
         result.verified = (
             ascending.contiguous
             and descending.contiguous
@@ -312,6 +392,36 @@ class Scanner:
         return self._fetch(params)
 
 
+def _fits(value: int) -> bool:
+    return -(2**63) <= value < 2**63
+
+
+def _by_ident(marks: Iterable[ItemMark]) -> dict[str, ItemMark]:
+    """A page's marks by answer. Items with nothing to tell them apart but their hash (two
+    `null` items) are two answers, which the API counts twice: a hash seen again in the
+    same page is numbered."""
+    out: dict[str, ItemMark] = {}
+    for mark in marks:
+        if mark.ident in out and mark.key.startswith("sha:"):
+            n = 2
+            while f"{mark.key}/{n}" in out:
+                n += 1
+            mark = replace(mark, key=f"{mark.key}/{n}")
+        out[mark.ident] = mark
+    return out
+
+
+def _as_pages(window: Window, search: hunt.Hunt) -> Generator[ScanPage, None, int]:
+    """The items a hunt finds, as pages of `window`; returns its requests."""
+    while True:
+        try:
+            items = next(search)
+        except StopIteration as done:
+            requests: int = done.value
+            return requests
+        yield ScanPage(window, items)
+
+
 def _child_prefix(child: Window, lowest: Sequence[ItemMark]) -> list[ItemMark]:
     """The lowest contentIds of `child`'s answer among `lowest`, its parent's.
 
@@ -321,6 +431,9 @@ def _child_prefix(child: Window, lowest: Sequence[ItemMark]) -> list[ItemMark]:
     item at one of the child's widened boundary seconds may or may not be in its answer
     (the bound rule is unknown), so the prefix stops below the first such item.
     """
+    if any(not m.content_id and not child.excludes(m) for m in lowest):
+        # A keyless item has no place in contentId order that we could know of.
+        return []
     prefix = []
     for mark in lowest:
         if child.owns(mark):

@@ -10,7 +10,7 @@ import typer
 from hotstar_sync.cli._app import app, handle_errors
 
 if TYPE_CHECKING:
-    from hotstar_sync.simulator.config import Bounds
+    from hotstar_sync.simulator.config import Bounds, Reading
 
 # The simulator (uvicorn, Starlette, its catalogue code) is imported when this command runs,
 # not by every `hotstar-sync` process: a nightly sync has no use for its memory.
@@ -57,6 +57,24 @@ def simulate(
     duplicate_ids: int = typer.Option(
         0, help="Pairs of items of each type sharing a numeric id under distinct contentIds."
     ),
+    odd_start_dates: int = typer.Option(
+        0, help="Items whose startDate is not a number (a date string, null, ...)."
+    ),
+    odd_update_dates: int = typer.Option(0, help="Items whose updateDate is not a number."),
+    odd_premium: int = typer.Option(0, help="Items whose premium is not a boolean."),
+    odd_reading: str = typer.Option(
+        "zero",
+        help="Where the index files such values: zero (as 0/false), date (read as what "
+        "they say, else nowhere), excluded (under no filter range).",
+    ),
+    keyless: int = typer.Option(0, help="Items without a contentId (absent or null)."),
+    duplicate_keys: int = typer.Option(
+        0, help="Extra items served under an existing contentId with an id of their own."
+    ),
+    unparseable: int = typer.Option(
+        0, help="Items no JSON parser accepts (lone surrogate, bad UTF-8, deep nesting)."
+    ),
+    non_objects: int = typer.Option(0, help="Items that are a string, a number, null or a list."),
     error_rate: float = typer.Option(0.0, help="Share of search requests answered 503."),
     slow_rate: float = typer.Option(0.0, help="Share of search requests answered slowly."),
     slow_seconds: float = typer.Option(6.0, help="Delay of a slow answer."),
@@ -79,6 +97,7 @@ def simulate(
     serving; stops on Ctrl-C or SIGTERM. See docs/simulator.md.
     """
     from hotstar_sync.simulator import FaultSettings, SimulatorConfig, serve_forever
+    from hotstar_sync.simulator.config import QuirkSettings
 
     faults = FaultSettings(
         error_rate=error_rate,
@@ -87,6 +106,16 @@ def simulate(
         drop_rate=drop_rate,
         churn_rate=churn_rate,
         churn_items=churn_items,
+    )
+    quirks = QuirkSettings(
+        odd_start_dates=odd_start_dates,
+        odd_update_dates=odd_update_dates,
+        odd_premium=odd_premium,
+        odd_reading=cast("Reading", odd_reading),  # QuirkSettings refuses any other value
+        keyless=keyless,
+        duplicate_keys=duplicate_keys,
+        unparseable=unparseable,
+        non_objects=non_objects,
     )
     config = SimulatorConfig(
         movies=movies,
@@ -104,6 +133,7 @@ def simulate(
         malformed=malformed,
         duplicate_ids=duplicate_ids,
         faults=faults,
+        quirks=quirks,
         fault_seed=fault_seed,
     )
     if reference_time is not None:

@@ -185,7 +185,7 @@ def load_checkpoints(conn: Conn, run_id: int) -> dict[str, WindowResult]:
             window=Window.from_json(f["window"]),
             total=row["total_results"],
             owned=f.get("owned", 0),
-            edge={e[0]: ItemMark(*e) for e in f.get("edge", [])},
+            edge={m.ident: m for m in (ItemMark(*e) for e in f.get("edge", []))},
             verified=row["status"] == "done",
             requests=row["requests"] or 0,
             children=None if children is None else [Window.from_json(c) for c in children],

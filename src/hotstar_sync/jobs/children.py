@@ -41,6 +41,14 @@ WHERE content_type = %(parent)s AND resolved_at IS NULL
   AND jsonb_typeof(raw_item -> {pfield}) = 'number'
 """
 
+# Whether the parent type was ever loaded whole: then no parent means no child either.
+_PARENT_LOADED = """
+SELECT 1 FROM hotstar_sync_log
+WHERE content_type = %(parent)s AND status = 'completed'
+  AND sync_type IN ('initial', 'reconcile')
+LIMIT 1
+"""
+
 # Parents the change log holds a change of from a run after the type's last completed one
 # (run ids grow; one job at a time, so a parent's run and its children's never interleave),
 # or from the lookback before that run started (the search index may serve a parent's
@@ -117,8 +125,11 @@ def _query(conn: Conn, template: str, kind: ContentType, params: dict[str, Any])
 
 
 def all_parents(conn: Conn, kind: ContentType) -> list[int]:
+    """Every parent the mirror knows. None at all is an empty catalogue once the parent
+    type was loaded (an endpoint with no items is complete and empty, and so are its
+    children); before that, a usage error."""
     ids = sorted(row[0] for row in _query(conn, _ALL_PARENTS, kind, {}) if row[0] is not None)
-    if not ids:
+    if not ids and not _query(conn, _PARENT_LOADED, kind, {}):
         raise ConfigError(
             f"{kind.name} items are searched per {kind.parent}, and the mirror holds no "
             f"{kind.parent} yet",

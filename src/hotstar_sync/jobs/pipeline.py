@@ -137,12 +137,15 @@ def _produce(
     claims = _claimer(content_type)
     try:
         key = content_type.id_field
+        at = row_columns(content_type).index(content_type.id_column)
         for page in pages:
             rows, rejects = prepare(content_type, page.items, time.time())
             # Once prepared, a page's parsed items (~10 MB of dicts) are not needed: only
-            # their ids travel on (for counting and for the ids a pass has seen), so the
-            # pages waiting for a writer hold their rows and little else.
-            page = replace(page, items=[{key: item.get(key)} for item in page.items])
+            # their keys travel on (for counting and for the keys a pass has seen: a
+            # quarantined item's is its quarantine key, a hash for one without contentId),
+            # so the pages waiting for a writer hold their rows and little else.
+            keys = [row[at] for row in rows] + [reject.item_key for reject in rejects]
+            page = replace(page, items=[{key: value} for value in keys])
             if not put(_Prepared(page, rows, rejects, claims(rows, rejects))):
                 return
         put(_Done())

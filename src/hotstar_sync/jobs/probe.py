@@ -105,6 +105,7 @@ def bisect_drift(
     mirror_total: int,
     count: Callable[[Range], int],
     budget: int,
+    unplaced: int = 0,
 ) -> ProbeReport:
     """Find the smallest windows whose counts differ, spending at most `budget` requests.
 
@@ -112,14 +113,18 @@ def bisect_drift(
     half's (both cut at a second the mirror holds nothing in). Before every request the
     cost still to come is estimated — each differing item may need its own path down — and
     the probe gives up (`fell_back`) as soon as it would pass `budget`, so a day with many
-    deletions wastes a request or two on the probe, not a full pass."""
+    deletions wastes a request or two on the probe, not a full pass.
+
+    `unplaced` counts the mirror's items whose startDate is no number ("2019-05-01", null,
+    an item that is no object): the API counts them in some window of its choosing, so no
+    window below the root can be compared, and a drift at the root falls back at once."""
     report = ProbeReport(mirror_total=mirror_total)
     root = Range()
     report.api_total = count(root)
     report.requests = 1
     first = Probed(root, report.api_total, mirror_total)
     report.probed.append(first)
-    if first.drift and abs(first.drift) * _cost_to_finish(first) > budget:
+    if first.drift and (unplaced or abs(first.drift) * _cost_to_finish(first) > budget):
         report.fell_back = True
         return report
     pending = [first] if first.drift else []
@@ -148,6 +153,17 @@ def bisect_drift(
     return report
 
 
+def _bisect(
+    present: dict[str, tuple[int | None, bool]], count: Callable[[Range], int]
+) -> ProbeReport:
+    """`bisect_drift` over the mirror's counted rows."""
+    starts = [sd for sd, _ in present.values()]
+    index = MirrorIndex(sd for sd in starts if isinstance(sd, int))
+    return bisect_drift(
+        index, len(present), count, full_pass_cost(len(present)), len(starts) - len(index)
+    )
+
+
 def _fetch_pages(window: Probed) -> int:
     return max(1, math.ceil(max(window.api, window.mirror) / 998))
 
@@ -163,10 +179,7 @@ def probe(
     """Probe, and (with `act`) fetch the drifting windows and apply what they show."""
     requests_before = s.client.stats.requests
     present = counted_rows(s.conn, kind)
-    index = MirrorIndex(sd for sd, _ in present.values() if isinstance(sd, int))
-    report = bisect_drift(
-        index, len(present), api_counter(s.client, kind), full_pass_cost(len(present))
-    )
+    report = _bisect(present, api_counter(s.client, kind))
     if not act or not report.leaves or report.fell_back:
         report.requests = s.client.stats.requests - requests_before
         log.info("count probe", **report.details())
@@ -247,11 +260,7 @@ def verify_types(
                 reports[kind.name] = None
                 continue
             before = client.stats.requests
-            present = counted_rows(conn, kind)
-            index = MirrorIndex(sd for sd, _ in present.values() if isinstance(sd, int))
-            report = bisect_drift(
-                index, len(present), api_counter(client, kind), full_pass_cost(len(present))
-            )
+            report = _bisect(counted_rows(conn, kind), api_counter(client, kind))
             report.requests = client.stats.requests - before
             reports[kind.name] = report
     return reports

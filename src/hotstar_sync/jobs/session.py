@@ -134,7 +134,8 @@ class Session:
 
         def on_page(page: ScanPage, counts: PageCounts) -> None:
             if collect_ids:
-                seen.update(str(item.get(kind.id_field)) for item in page.items)
+                ids = (item.get(kind.id_field) for item in page.items)
+                seen.update(str(key) for key in ids if key is not None)
             progress.on_page(page, counts, client.stats.requests)
 
         writer = PageWriter(self.conn, kind, run.id)

@@ -47,6 +47,16 @@ class Reject:
     raw: bytes  # the item's JSON, storable in jsonb
 
 
+@dataclass(frozen=True, slots=True)
+class Unparsed:
+    """An item of an answer that no JSON parser should accept (a lone surrogate, a byte
+    that is not UTF-8, nesting too deep): its bytes, and the parser's reason
+    (`api.answer`). It goes to the quarantine; the rest of its page is stored."""
+
+    raw: bytes
+    reason: str
+
+
 def row_columns(content_type: ContentType) -> tuple[str, ...]:
     """The names of a `Row`'s values, in order."""
     scalars = tuple(column.column for column in content_type.scalar_columns)
@@ -79,7 +89,8 @@ def _field_schema(column: Column) -> cs.TypedDictField:
     elif column.kind == "jsonb":
         schema = cs.list_schema() if column.shape == "array" else cs.dict_schema()
     else:
-        # Lax: "2019" is read as 2019; "abc", 19.5 and out-of-range numbers are refused.
+        # Lax: "2019" is read as 2019; "abc", 19.5 and out-of-range numbers are refused
+        # (and booleans, by `prepare`: lax mode would store true as 1).
         low, high = _RANGES[column.kind]
         schema = cs.int_schema(ge=low, le=high)
     if column.required:
@@ -95,6 +106,17 @@ def _field_schema(column: Column) -> cs.TypedDictField:
 class _Model:
     validator: SchemaValidator
     scalars: Callable[[dict[str, Any]], tuple[Any, ...]]
+    #: The item fields of the integer columns, with a getter of their validated values.
+    int_fields: tuple[str, ...]
+    ints: Callable[[dict[str, Any]], tuple[Any, ...]]
+
+    def boolean_for_number(self, item: dict[str, Any], values: dict[str, Any]) -> str | None:
+        """The first integer field that `item` sends as a boolean (lax validation reads
+        true as 1), or None. Only an item with a 0 or 1 among those values is looked at."""
+        found = self.ints(values)
+        if 0 not in found and 1 not in found:  # True == 1 and False == 0
+            return None
+        return next((f for f in self.int_fields if isinstance(item.get(f), bool)), None)
 
 
 @functools.cache
@@ -105,7 +127,22 @@ def _model(content_type: ContentType) -> _Model:
     schema = cs.typed_dict_schema(fields, extra_behavior="ignore", total=True)
     names = [column.column for column in content_type.scalar_columns]
     getter = operator.itemgetter(*names)
-    return _Model(SchemaValidator(schema), lambda values: tuple(getter(values)))
+    numbers = [c for c in content_type.columns if c.kind in _RANGES]
+    return _Model(
+        SchemaValidator(schema),
+        lambda values: tuple(getter(values)),
+        tuple(c.field for c in numbers),
+        _tuple_getter([c.column for c in numbers]),
+    )
+
+
+def _tuple_getter(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    if names:
+        get = operator.itemgetter(names[0])
+        return lambda values: (get(values),)
+    return lambda values: ()
 
 
 def _reason(exc: ValidationError) -> str:
@@ -168,34 +205,60 @@ def prepare(
     """Split one page of API items into writer rows and quarantine rejects.
 
     `now` (epoch seconds) decides expiry: an item whose endDate has passed is stored
-    soft-deleted ('expired').
+    soft-deleted ('expired'). A key the page serves under two numeric ids (two items
+    claiming one contentId) is one item for the mirror: the first is kept, the other
+    quarantined under its key and id, with the reason.
     """
     model = _model(content_type)
-    validate, scalars = model.validator.validate_python, model.scalars
+    key_column = content_type.id_column
     rows: list[Row] = []
     rejects: list[Reject] = []
+    kept: dict[Any, Any] = {}  # key -> the id of the row kept for it
     for item in items:
-        try:
-            values = validate(item)
-        except ValidationError as exc:
-            rejects.append(_reject(item, _reason(exc)))
+        checked = _check(model, item)
+        if isinstance(checked, Reject):
+            rejects.append(checked)
             continue
-        try:
-            # Sorted keys: the same item always gives the same bytes, hence the same hash.
-            raw = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
-            rejects.append(_reject(item, f"item: cannot be stored as JSON ({exc})"))
-            continue
-        if _NUL_ESCAPE in raw and _has_nul(item):
-            rejects.append(
-                _reject(item, "item: holds a NUL character (U+0000), which jsonb refuses")
+        values, raw = checked
+        key, numeric = values[key_column], item.get("id")
+        first = kept.setdefault(key, numeric)
+        if first != numeric:  # the same item twice (same id) is the writer's to settle
+            why = (
+                f"{content_type.id_field}: {key} served twice in one answer (ids {first} "
+                f"and {numeric}); the first is kept"
             )
+            rejects.append(Reject(f"{key}#id={numeric}", why, raw))
             continue
-        reason = deletion_reason(content_type, values, now)
-        rows.append((*scalars(values), raw.decode(), content_hash(raw), reason))
+        deleted = deletion_reason(content_type, values, now)
+        rows.append((*model.scalars(values), raw.decode(), content_hash(raw), deleted))
     return rows, rejects
 
 
-def _reject(item: Any, reason: str) -> Reject:
+def _check(model: _Model, item: Any) -> tuple[dict[str, Any], bytes] | Reject:
+    """`item`'s validated values and its stored JSON, or its quarantine row."""
+    if isinstance(item, Unparsed):
+        text = item.raw.decode("utf-8", "replace")
+        return _reject(text, f"item: not valid JSON ({item.reason})", item.raw)
+    try:
+        values = model.validator.validate_python(item)
+    except ValidationError as exc:
+        return _reject(item, _reason(exc))
+    boolean = model.boolean_for_number(item, values)
+    if boolean is not None:
+        return _reject(item, f"{boolean}: Input should be a valid integer, not a boolean")
+    try:
+        # Sorted keys: the same item always gives the same bytes, hence the same hash.
+        raw = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+        return _reject(item, f"item: cannot be stored as JSON ({exc})")
+    if _NUL_ESCAPE in raw and _has_nul(item):
+        return _reject(item, "item: holds a NUL character (U+0000), which jsonb refuses")
+    return values, raw
+
+
+def _reject(item: Any, reason: str, served: bytes | None = None) -> Reject:
+    """`item`'s quarantine row; an unparsed one (`served`: its bytes) is kept as text,
+    under the hash of what was served."""
     raw = _storable(item)
-    return Reject(_item_key(item, raw), reason, raw)
+    key = _item_key(item, raw) if served is None else "sha:" + content_hash(served)
+    return Reject(key, reason, raw)

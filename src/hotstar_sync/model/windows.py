@@ -18,11 +18,14 @@ and gives a heavily shared second (a bulk-import stamp) a window of its own.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import orjson
 
 #: The API's cap: offset + size must not exceed this.
 OFFSET_CAP = 10_000
@@ -146,26 +149,63 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class ItemMark:
-    """What the scanner keeps of an item: its id and the values the filters look at."""
+    """What the scanner keeps of an item: its id and the values the filters look at.
+
+    `key` tells one answer from every other, for counting a window's answers against its
+    totalResults: the contentId with the item's numeric `id` (one contentId served under
+    two ids is two answers, which the API counts twice), or, for an item without a usable
+    contentId (absent, null, not an object at all), a hash of the item, so that two keyless
+    items are two answers. `content_id` is "" for those; it orders the rest.
+    """
 
     content_id: str
     start: Any
     update: Any
     premium: Any
+    key: str = ""
+
+    @property
+    def ident(self) -> str:
+        return self.key or self.content_id
 
     @classmethod
-    def of(
-        cls, item: dict[str, Any], update_field: str = "updateDate", update_unit: int = 1
-    ) -> ItemMark:
+    def of(cls, item: Any, update_field: str = "updateDate", update_unit: int = 1) -> ItemMark:
         """The mark of `item`; its update second is read from `update_field`, which the
         type's update filter looks at (channels: `esUpdateDate`, in milliseconds)."""
+        if not isinstance(item, dict):
+            return cls("", None, None, None, "sha:" + _digest(item))
         update = item.get(update_field)
         if update_unit != 1 and isinstance(update, int) and not isinstance(update, bool):
             update //= update_unit
-        return cls(str(item.get("contentId")), item.get("startDate"), update, item.get("premium"))
+        start, premium = item.get("startDate"), item.get("premium")
+        content_id = item.get("contentId")
+        if not _is_key(content_id):
+            return cls("", start, update, premium, "sha:" + _digest(item))
+        text = str(content_id)
+        numeric = item.get("id")
+        key = f"{text}#{numeric}" if _is_key(numeric) else text
+        return cls(text, start, update, premium, key)
 
     def to_json(self) -> list[Any]:
-        return [self.content_id, self.start, self.update, self.premium]
+        return [self.content_id, self.start, self.update, self.premium, self.key]
+
+
+def _is_key(value: Any) -> bool:
+    """A contentId or id the scanner can tell items apart by: digits, as text or number."""
+    if isinstance(value, str):
+        return 0 < len(value) <= 200
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _digest(item: Any) -> str:
+    """A stable hash of an item of any shape (an unparsed one hashes its bytes)."""
+    raw = getattr(item, "raw", None)
+    if not isinstance(raw, bytes):
+        try:
+            raw = orjson.dumps(item, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        except (orjson.JSONEncodeError, TypeError):
+            raw = repr(item).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
 @dataclass

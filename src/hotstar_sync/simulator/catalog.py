@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from hotstar_sync.errors import ConfigError
-from hotstar_sync.simulator import generate
+from hotstar_sync.simulator import generate, quirks
 from hotstar_sync.simulator.config import SIZES, SimulatorConfig
 from hotstar_sync.simulator.content import CONTENT_TYPES, NO_END, ContentType, Core
 from hotstar_sync.simulator.episodes import episode_context
@@ -46,7 +46,7 @@ class DayResult:
 
 @dataclass(frozen=True, slots=True)
 class TruthItem:
-    item: dict[str, Any]  # the raw item exactly as the API returns it
+    item: Any  # the raw item exactly as the API returns it (None: bytes no parser accepts)
     status: str  # assetStatus
     end_date: int
     malformed: str | None  # why it breaks the contract (an ingest must quarantine it)
@@ -155,7 +155,10 @@ class Catalog:
             taken: set[str] = set()
 
             def take(count: int, fits: Callable[[Entry], bool] = lambda e: True) -> list[Entry]:
-                candidates = [e for e in pool if e.content_id not in taken and fits(e)]
+                # Odd items (`simulator.quirks`) stay as they are.
+                candidates = [
+                    e for e in pool if e.content_id not in taken and e.clean is None and fits(e)
+                ]
                 chosen = rng.sample(candidates, min(count, len(candidates)))
                 taken.update(e.content_id for e in chosen)
                 return chosen
@@ -276,7 +279,10 @@ class Catalog:
         return Truth(
             items={
                 e.content_id: TruthItem(
-                    e.raw, e.index["assetStatus"], e.index["endDate"], e.malformed
+                    e.raw if e.clean is None else quirks.served(e),
+                    e.index["assetStatus"],
+                    e.index["endDate"],
+                    e.malformed,
                 )
                 for e in entries
             },
@@ -298,7 +304,8 @@ class Catalog:
                     "malformed": e.malformed,
                 }
             )
-            parts.append(meta[:-1] + b',"item":' + e.data + b"}")
+            data = e.data if e.clean is None else orjson.dumps(quirks.served(e))
+            parts.append(meta[:-1] + b',"item":' + data + b"}")
         tail = orjson.dumps(
             {
                 "removed": sorted(removed),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import binascii
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal, get_args
 
 from hotstar_sync.config import DEMO_AKAMAI_SECRET, DEMO_PARTNER_ID, load_settings
@@ -47,6 +47,40 @@ class FaultSettings:
                 raise ConfigError(f"{name} must be between 0 and 1")
         if self.slow_seconds < 0 or self.churn_items < 0:
             raise ConfigError("slow_seconds and churn_items must not be negative")
+
+
+#: How an index files a filter value of the wrong type (see `simulator.quirks`).
+Reading = Literal["zero", "date", "excluded"]
+READINGS: tuple[str, ...] = get_args(Reading)
+
+
+@dataclass(frozen=True, slots=True)
+class QuirkSettings:
+    """Odd items of each type, counts (see `simulator.quirks`); 0 = none."""
+
+    odd_start_dates: int = 0
+    odd_update_dates: int = 0
+    odd_premium: int = 0
+    odd_reading: Reading = "zero"
+    keyless: int = 0
+    duplicate_keys: int = 0
+    unparseable: int = 0
+    non_objects: int = 0
+
+    def __post_init__(self) -> None:
+        if self.odd_reading not in READINGS:
+            raise ConfigError(f"odd_reading must be one of {', '.join(READINGS)}")
+        for name in self.counts():
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
+
+    @classmethod
+    def counts(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.name != "odd_reading"]
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, name) for name in self.counts())
 
 
 def _today() -> int:
@@ -87,6 +121,7 @@ class SimulatorConfig:
     malformed: int = 5  # items that break the contract for good (null title, wrong types)
     duplicate_ids: int = 0  # pairs of items sharing a numeric `id` (distinct contentIds)
     faults: FaultSettings = FaultSettings()
+    quirks: QuirkSettings = QuirkSettings()
     fault_seed: int | None = None  # None: the seed
     #: Base of the catalogue's dates: past endDates lie before it, near ones after it.
     reference_time: int = field(default_factory=_today)
@@ -125,9 +160,9 @@ class SimulatorConfig:
         values = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in ("faults", "partner_id", "secret_hex")
+            if f.name not in ("faults", "quirks", "partner_id", "secret_hex")
         }
-        values |= dataclasses.asdict(self.faults)
+        values |= dataclasses.asdict(self.faults) | dataclasses.asdict(self.quirks)
         args: list[str] = []
         for name, value in values.items():
             if value is True:  # a flag

@@ -18,8 +18,11 @@ from hotstar_sync.simulator.config import FaultSettings
 
 #: error: HTTP 503 · slow: the answer comes after `slow_seconds` · drop: the connection
 #: closes in the middle of the body · rate_limit: HTTP 429 · forbidden: HTTP 403 as if the
-#: edge refused this machine.
-FaultKind = Literal["error", "slow", "drop", "rate_limit", "forbidden"]
+#: edge refused this machine · items_null, items_object: a 200 whose `items` is null or {}
+#: · absurd_total: a 200 whose totalResults is 10^12.
+FaultKind = Literal[
+    "error", "slow", "drop", "rate_limit", "forbidden", "items_null", "items_object", "absurd_total"
+]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 

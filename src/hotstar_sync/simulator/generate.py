@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from hotstar_sync.simulator import quirks
 from hotstar_sync.simulator.config import SimulatorConfig
 from hotstar_sync.simulator.content import NO_END, YEAR_3001, ContentType, Core
 from hotstar_sync.simulator.shows import seasons_of_a_show
@@ -139,7 +140,7 @@ def entries(
     extra: Sequence[dict[str, Any]] = (),
 ) -> list[Entry]:
     """The items of `cores` (each with its `extra` fields, if any), with the configured
-    malformed items and shared numeric ids."""
+    malformed items, shared numeric ids and odd items."""
     count = len(cores)
     picks = rng.sample(range(count), min(count, cfg.malformed + 2 * cfg.duplicate_ids))
     broken = dict(zip(picks[: cfg.malformed], itertools.cycle(kind.breaks), strict=False))
@@ -149,7 +150,9 @@ def entries(
     items = (kind.make_item(rng, core) for core in cores)
     if extra:
         items = (item | fields for item, fields in zip(items, extra, strict=True))
-    return [Entry.make(kind, item, broken.get(n)) for n, item in enumerate(items)]
+    made = [Entry.make(kind, item, broken.get(n)) for n, item in enumerate(items)]
+    # A generator of their own: odd items leave the ordinary ones as they were.
+    return quirks.apply(made, cfg.quirks, random.Random(f"quirks-{kind.name}-{cfg.seed}"))
 
 
 def start_date(rng: random.Random) -> int:

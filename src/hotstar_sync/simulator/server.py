@@ -13,6 +13,7 @@ import dataclasses
 import math
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +37,14 @@ MAX_SIZE = 1000
 MAX_WINDOW = 10_000  # offset + size (API guide, "Query parameters")
 DEFAULT_SIZE = 10
 OK_TAIL = b',"statusCode":"OK","statusCodeValue":200}'
+
+
+#: Answers that break the envelope, by fault kind: (items, results) -> the same, broken.
+ODD_ENVELOPES: dict[str, Callable[[bytes, dict[str, Any]], tuple[bytes, dict[str, Any]]]] = {
+    "items_null": lambda items, results: (b"null", results),
+    "items_object": lambda items, results: (b"{}", results),
+    "absurd_total": lambda items, results: (items, results | {"totalResults": 10**12}),
+}
 
 
 class JSONBytes(Response):
@@ -232,15 +241,11 @@ class Simulator:
             "totalPageResults": len(page),
             "totalPages": math.ceil(total / query.size),
         }
+        items = b"[" + b",".join(e.data for e in page) + b"]"
+        if fault in ODD_ENVELOPES:
+            items, results = ODD_ENVELOPES[fault](items, results)
         body = b"".join(
-            (
-                b'{"body":{"results":{"items":[',
-                b",".join(e.data for e in page),
-                b"],",
-                orjson.dumps(results)[1:],
-                b"}",
-                OK_TAIL,
-            )
+            (b'{"body":{"results":{"items":', items, b",", orjson.dumps(results)[1:], b"}", OK_TAIL)
         )
         if fault == "slow":
             await asyncio.sleep(self.faults.settings.slow_seconds)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import math
 import random
 import threading
 import time
@@ -54,6 +55,9 @@ class Entry:
     index: dict[str, Any]
     data: bytes
     malformed: str | None  # why the item breaks the contract, or None
+    #: An odd item's ordinary self, before its quirk (`simulator.quirks`): what `raw` gives,
+    #: so that the items made from it (a show's episodes) are ordinary. None: not odd.
+    clean: bytes | None = None
 
     @classmethod
     def make(cls, kind: ContentType, item: dict[str, Any], malformed: str | None = None) -> Entry:
@@ -69,8 +73,9 @@ class Entry:
 
     @property
     def raw(self) -> dict[str, Any]:
-        """The item exactly as served (parsed anew: callers may change it)."""
-        item: dict[str, Any] = orjson.loads(self.data)
+        """The item exactly as served, or an odd item's ordinary self (parsed anew: callers
+        may change it)."""
+        item: dict[str, Any] = orjson.loads(self.clean or self.data)
         return item
 
     def corrupt(self, malformed: str | None) -> Entry:
@@ -109,9 +114,14 @@ class _Ordered:
     __slots__ = ("entries", "keys")
 
     def __init__(self, entries: list[Entry], field: str) -> None:
-        entries.sort(key=lambda e: (e.index[field], e.index["contentId"]))
+        entries.sort(key=lambda e: (_filed(e.index[field]), e.index["contentId"]))
         self.entries = entries
-        self.keys = [e.index[field] for e in entries]
+        self.keys = [_filed(e.index[field]) for e in entries]
+
+
+def _filed(value: Any) -> Any:
+    """An indexed value, orderable: an odd item filed under no value comes first."""
+    return -math.inf if value is None else value
 
 
 class Collection:
@@ -280,6 +290,9 @@ def _matches(
 ) -> bool:
     for field, low, high in ranges:
         value = index[field]
-        if (low is not None and value < low) or (high is not None and value > high):
+        if value is None:  # an odd item filed under no value: outside every range
+            if low is not None or high is not None:
+                return False
+        elif (low is not None and value < low) or (high is not None and value > high):
             return False
     return all(index[field] == wanted for field, wanted in equals)
