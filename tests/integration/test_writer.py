@@ -231,6 +231,24 @@ def test_a_duplicate_id_is_quarantined_and_the_rest_commits(
     )
 
 
+def test_the_row_that_holds_an_id_keeps_it_against_a_lower_content_id(
+    conn: psycopg.Connection[Any],
+) -> None:
+    assert write(conn, new_run(conn), [movie(1), movie(5)]) == PageCounts(added=2)
+    # Movie 1 (the lower contentId) now claims movie 5's id, in the page that brings movie
+    # 5's new title and UNPUBLISHED state: the mirror knows movie 5 holds the id.
+    owner = movie(5, title="Retitled", assetStatus="UNPUBLISHED", updateDate=1_600_000_100)
+    thief = movie(1, id=100_005, updateDate=1_600_000_100)
+    run = new_run(conn)
+    assert write(conn, run, [thief, owner]) == PageCounts(updated=1, deleted=1, quarantined=1)
+    stored = dict(conn.execute("SELECT content_id, raw_response FROM hotstar_movies").fetchall())
+    assert stored == {cid(1): movie(1), cid(5): owner}  # movie 1 keeps its older version
+    assert one(conn, "SELECT item_key, reason FROM hotstar_quarantine") == (
+        cid(1),
+        f"id 100005 already belongs to contentId {cid(5)}",
+    )
+
+
 def test_rejects_are_quarantined_counted_and_resolved(conn: psycopg.Connection[Any]) -> None:
     bad = movie(2, title=None)
     for times in (1, 2):

@@ -207,3 +207,121 @@ def test_seasons_before_any_show_was_loaded_stay_a_usage_error(db_url):
     assert result.exit_code == 2
     assert "the mirror holds no show yet" in result.stderr
     assert sync_log(db_url) == []
+
+
+def test_an_api_that_unpublishes_everything_is_refused_then_forced(db_url):
+    with serve_in_thread(config(QuirkSettings(), movies=2_000)) as sim:
+        env = {
+            "DATABASE_URL": db_url,
+            "HOTSTAR_API_BASE_URL": sim.base_url,
+            "HOTSTAR_RATE_LIMIT_RPS": "0",
+        }
+        assert ingest(settings_for(sim.base_url, db_url)).status == "completed"
+        live = sum(not r["is_deleted"] for r in mirror_rows(db_url).values())
+        sim.catalog.apply_day(unpublish=2_000)  # every published item, at once
+        result = CliRunner().invoke(app, ["sync", "--type", "movie"], env=env)
+        assert result.exit_code == 4, result.output
+        assert f"more than 2% of {live:,} live rows in one run" in result.stderr
+        refused = sync_log(db_url)[-1]
+        assert refused["status"] == "refused"
+        with psycopg.connect(db_url) as conn:
+            (deleted,) = conn.execute(
+                "SELECT count(*) FROM hotstar_change_log WHERE run_id = %s AND change = 'delete'",
+                (refused["id"],),
+            ).fetchone()
+        assert deleted <= 0.02 * live  # nothing past the guard
+        health = CliRunner().invoke(app, ["health"], env=env)
+        assert "deletion guard tripped" in health.output and "UNPUBLISHED" in health.output
+        # Nothing else changed meanwhile: the next sync refuses again, --force applies it.
+        assert CliRunner().invoke(app, ["sync", "--type", "movie"], env=env).exit_code == 4
+        forced = CliRunner().invoke(app, ["sync", "--type", "movie", "--force"], env=env)
+        assert forced.exit_code == 0, forced.output
+        assert_mirror_matches(db_url, sim.catalog.truth())
+
+
+def test_a_reconcile_that_would_expire_everything_is_refused(db_url):
+    with serve_in_thread(config(QuirkSettings(), movies=1_500)) as sim:
+        settings = settings_for(sim.base_url, db_url)
+        assert ingest(settings).status == "completed"
+        with psycopg.connect(db_url) as conn:  # every endDate passes at once
+            conn.execute("UPDATE hotstar_movies SET end_date = 1000 WHERE NOT is_deleted")
+        report = reconcile(settings)
+        assert report.status == "refused"
+        assert not any(
+            r["deleted_reason"] == "expired" and r["end_date"] == 1000
+            for r in mirror_rows(db_url).values()
+        )
+
+
+def backdate_quarantine(db_url: str, days: int) -> None:
+    """As if the quarantined answers had been held for `days` already."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE hotstar_quarantine SET first_seen_at = first_seen_at - make_interval(days => %s)",
+            (days,),
+        )
+
+
+def stale_rows_are_reported(db_url: str, env: dict[str, str], count: int) -> None:
+    """The last run counted `count` stale rows; `status` shows them at once, `health` warns
+    once the oldest is over a day behind."""
+    assert sync_log(db_url)[-1]["details"]["stale_rows"] == count
+    shown = CliRunner().invoke(app, ["status"], env=env)
+    assert f"movie: {count} stored row(s) behind the API" in shown.output, shown.output
+    assert f"{count} stored row(s) kept their older version" in shown.output
+    assert "behind the API" not in CliRunner().invoke(app, ["health"], env=env).output
+    backdate_quarantine(db_url, 2)
+    health = CliRunner().invoke(app, ["health"], env=env)
+    assert health.exit_code == 1, health.output
+    assert f"WARNING: {count} stored row(s) behind the API for over 1.0 days" in health.output
+
+
+def test_an_id_claimed_by_another_item_stays_with_its_holder(db_url):
+    with serve_in_thread(config(QuirkSettings(), movies=3_000)) as sim:
+        settings = settings_for(sim.base_url, db_url)
+        env = {"DATABASE_URL": db_url, "HOTSTAR_API_BASE_URL": sim.base_url}
+        assert ingest(settings).status == "completed"
+        before = mirror_rows(db_url)
+        day = sim.catalog.apply_day(shared_ids=3)
+        assert sync(settings).status == "completed"
+        truth = sim.catalog.truth()
+        # Each holder's new title and UNPUBLISHED state arrived; each claimant was held.
+        assert_mirror_matches(db_url, truth)
+        rows = mirror_rows(db_url)
+        assert sum(rows[c]["deleted_reason"] == "unpublished" for c in day.updated) == 2
+        held = quarantine(db_url)
+        assert sorted(held) == sorted(day.shared_ids)
+        for claimant in day.shared_ids:
+            holder = next(ids[0] for ids in truth.id_clashes.values() if claimant in ids)
+            assert held[claimant].endswith(f"already belongs to contentId {holder}")
+            # The claimant's row keeps its last valid version meanwhile, and says so.
+            assert rows[claimant]["raw_response"] == before[claimant]["raw_response"]
+        stale_rows_are_reported(db_url, env, 3)
+        # The next run is not blocked, and still counts them.
+        assert sync(settings).status == "completed"
+
+
+def test_a_stored_item_that_comes_malformed_keeps_its_last_valid_version(db_url):
+    with serve_in_thread(config(QuirkSettings(), movies=3_000)) as sim:
+        settings = settings_for(sim.base_url, db_url)
+        env = {"DATABASE_URL": db_url, "HOTSTAR_API_BASE_URL": sim.base_url}
+        assert ingest(settings).status == "completed"
+        before = mirror_rows(db_url)
+        day = sim.catalog.apply_day(malformed=4, updates=10)
+        assert sync(settings).status == "completed"
+        assert_mirror_matches(db_url, sim.catalog.truth())
+        rows = mirror_rows(db_url)
+        # Each stays live with the version stored before it broke; the answer is held.
+        assert sorted(quarantine(db_url)) == sorted(day.malformed)
+        for content_id in day.malformed:
+            assert rows[content_id]["raw_response"] == before[content_id]["raw_response"]
+            assert rows[content_id]["is_deleted"] == before[content_id]["is_deleted"]
+        stale_rows_are_reported(db_url, env, 4)
+        # A reconcile serves them again: still counted, nothing deleted.
+        assert reconcile(settings).status == "completed"
+        assert sync_log(db_url)[-1]["details"]["stale_rows"] == 4
+        assert not any(
+            mirror_rows(db_url)[c]["deleted_reason"]
+            for c in day.malformed
+            if not before[c]["is_deleted"]
+        )

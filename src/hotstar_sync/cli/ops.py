@@ -101,11 +101,26 @@ def _runs_table(runs: list[dict[str, Any]]) -> Table:
 
 
 def _reasons(runs: list[dict[str, Any]]) -> list[str]:
-    """Why each run shown that did not complete (the last of its errors), one line each."""
+    """Why each run shown that did not complete (the last of its errors), and the stored
+    rows each left behind the API; one line each."""
+    lines = []
+    for run in runs:
+        if run["status"] != "completed" and run["reason"]:
+            lines.append(f"run {run['id']} {run['status']}: {run['reason']}")
+        if run.get("stale_rows"):
+            lines.append(
+                f"run {run['id']}: {run['stale_rows']:,} stored row(s) kept their older "
+                "version: the API's answer for them was quarantined"
+            )
+    return lines
+
+
+def _stale_lines(stale: dict[str, dict[str, Any]]) -> list[str]:
     return [
-        f"run {run['id']} {run['status']}: {run['reason']}"
-        for run in runs
-        if run["status"] != "completed" and run["reason"]
+        f"{kind}: {found['rows']:,} stored row(s) behind the API, their latest answer "
+        f"quarantined (the oldest since {health_rules.at(found['since'])}); see "
+        "hotstar_quarantine"
+        for kind, found in stale.items()
     ]
 
 
@@ -138,14 +153,17 @@ def status(
         runs = status_queries.runs(conn, limit)
         days = status_queries.daily_stats(conn)
         mirror = status_queries.mirror_size(conn)
+        stale = status_queries.stale_rows(conn)
     if as_json:
-        data = {"runs": runs, "daily": days, "mirror": mirror}
+        data = {"runs": runs, "daily": days, "mirror": mirror, "stale": stale}
         typer.echo(orjson.dumps(status_queries.to_json(data), option=orjson.OPT_INDENT_2))
         return
     console = Console(highlight=False)
     console.print(
         f"mirror: {mirror['live']:,} live rows, {mirror['deleted']:,} soft-deleted", markup=False
     )
+    for line in _stale_lines(stale):
+        console.print(line, markup=False, soft_wrap=True)
     if runs:
         print_whole(console, _runs_table(runs))
         for line in _reasons(runs):

@@ -48,6 +48,12 @@ def simulate(
     index_lag_seconds: float = typer.Option(
         0.0, "--index-lag-seconds", "--index-lag", help="Delay before a change is searchable."
     ),
+    index_lag_spread_seconds: float = typer.Option(
+        0.0,
+        "--index-lag-spread-seconds",
+        "--index-lag-spread",
+        help="Each change of a day is searchable up to this much later again, one by one.",
+    ),
     season_lag_seconds: float = typer.Option(
         0.0, help="Further delay before the seasons a show's change brings are searchable."
     ),
@@ -129,6 +135,7 @@ def simulate(
         bounds=cast("Bounds", bounds),  # SimulatorConfig refuses any other value
         cluster_size=cluster_size,
         index_lag_seconds=index_lag_seconds,
+        index_lag_spread_seconds=index_lag_spread_seconds,
         season_lag_seconds=season_lag_seconds,
         malformed=malformed,
         duplicate_ids=duplicate_ids,

@@ -36,6 +36,8 @@ def _report_reconcile(report: ReconcileReport) -> list[HotstarSyncError]:
         f"{c.added:,} added, {c.updated:,} updated, {report.vanished:,} vanished, "
         f"{report.expired:,} expired, {report.requests:,} API requests"
     )
+    if report.status == "refused" and report.held_back is not None:
+        return [DeletionGuardError(f"reconcile run {report.run_id}: {report.held_back}")]
     if report.status == "refused":
         return [
             DeletionGuardError(
@@ -147,7 +149,9 @@ def _report_sync(report: SyncReport) -> list[HotstarSyncError]:
             )
         )
     errors: list[HotstarSyncError] = []
-    if report.status == "refused":
+    if report.status == "refused" and report.held_back is not None:
+        errors.append(DeletionGuardError(f"sync run {report.run_id}: {report.held_back}"))
+    elif report.status == "refused":
         if report.probe is not None:
             what, would = "the count probe", report.probe.would_vanish
             live = report.probe.live_rows

@@ -15,8 +15,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from hotstar_sync.errors import DatabaseError
+from hotstar_sync.errors import DatabaseError, DeletionGuardError
 from hotstar_sync.model.content import ContentType
+from hotstar_sync.model.guard import DeletionBudget
 
 Conn = psycopg.Connection[Any]
 
@@ -39,6 +40,11 @@ WITH changed AS (
 )
 SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM restored)
 """
+
+_DUE_TO_EXPIRE = (
+    "SELECT count(*) FROM {table} WHERE NOT is_deleted AND {end} > 0 AND {end} < %(now)s"
+)
+_LIVE = "SELECT count(*) FROM {table} WHERE NOT is_deleted"
 
 _VANISH = """
 WITH changed AS (
@@ -72,6 +78,15 @@ def _compose(kind: ContentType, template: str) -> sql.Composed:
     )
 
 
+def _scalar(conn: Conn, doing: str, statement: sql.Composed, params: dict[str, Any]) -> int:
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            row = cur.execute(statement, params).fetchone()
+        return int(row[0]) if row else 0
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot {doing}: {exc.diag.message_primary or exc}") from exc
+
+
 def _run(
     conn: Conn, doing: str, statement: sql.Composed, params: dict[str, Any]
 ) -> tuple[Any, ...]:
@@ -89,14 +104,34 @@ def _run(
         ) from exc
 
 
-def expire_and_restore(conn: Conn, kind: ContentType, run_id: int, now: float) -> tuple[int, int]:
+def expire_and_restore(
+    conn: Conn, kind: ContentType, run_id: int, now: float, guard: DeletionBudget | None = None
+) -> tuple[int, int]:
     """Soft-delete live rows whose endDate has passed; restore 'expired' rows whose endDate
-    is no longer past. Returns (expired, restored)."""
+    is no longer past. Returns (expired, restored). Expiring more than `guard` allows
+    raises `DeletionGuardError`, changing nothing."""
     if kind.end_field is None:
         return 0, 0
     params = {"run": run_id, "kind": kind.name, "now": int(now)}
+    if guard is not None:
+        due = _scalar(conn, "count the rows due to expire", _compose(kind, _DUE_TO_EXPIRE), params)
+        if not guard.take(due):
+            raise DeletionGuardError(
+                f"{kind.name} run {run_id} would expire {due:,} more live rows "
+                f"({guard.used:,} deleted so far), more than {guard.fraction:.0%} of "
+                f"{guard.live_rows:,} in one run; nothing was expired",
+                content_type=kind.name,
+                run_id=run_id,
+                would_delete=guard.used + due,
+                live_rows=guard.live_rows,
+            )
     expired, restored = _run(conn, "evaluate expiry", _compose(kind, _EXPIRE), params)
     return int(expired), int(restored)
+
+
+def live_rows(conn: Conn, kind: ContentType) -> int:
+    """The type's live rows: the deletion guard's base."""
+    return _scalar(conn, "count the live rows", _compose(kind, _LIVE), {})
 
 
 def vanish(conn: Conn, kind: ContentType, run_id: int, content_ids: Collection[str]) -> int:

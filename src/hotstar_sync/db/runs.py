@@ -17,11 +17,13 @@ from typing import Any
 
 import psycopg
 import structlog
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hotstar_sync.db.connect import connect
 from hotstar_sync.errors import DatabaseError, JobLockedError
+from hotstar_sync.model import CONTENT_TYPES
 from hotstar_sync.model.windows import ItemMark, Window, WindowResult
 
 log = structlog.get_logger(__name__)
@@ -143,7 +145,8 @@ def finish_run(
         " items_quarantined = (SELECT count(*) FROM hotstar_quarantine"
         "   WHERE last_run_id = hotstar_sync_log.id),"
         " details = coalesce(details, '{}'::jsonb) || %s::jsonb"
-        " WHERE id = %s RETURNING id",
+        + _stale_rows(run)
+        + " WHERE id = %s RETURNING id",
         (
             status,
             requests,
@@ -154,6 +157,28 @@ def finish_run(
             Jsonb(details or {}),
             run.id,
         ),
+    )
+
+
+def _stale_rows(run: Run) -> str:
+    """`details.stale_rows`: the stored rows whose answer in this run was quarantined, so
+    the mirror holds an older version of them (an item once valid, now malformed; an id
+    another row holds). Nothing for a run of a type this version does not know."""
+    kind = CONTENT_TYPES.get(run.content_type)
+    if kind is None:
+        return ""
+    return (
+        sql.SQL(
+            " || jsonb_build_object('stale_rows', (SELECT count(*) FROM hotstar_quarantine q"
+            " JOIN {table} m ON m.{key} = q.item_key WHERE q.content_type = {kind}"
+            " AND q.last_run_id = hotstar_sync_log.id AND q.resolved_at IS NULL))"
+        )
+        .format(
+            table=sql.Identifier(kind.table),
+            key=sql.Identifier(kind.id_column),
+            kind=sql.Literal(kind.name),
+        )
+        .as_string(None)
     )
 
 

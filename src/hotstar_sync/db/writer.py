@@ -36,8 +36,9 @@ import structlog
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from hotstar_sync.errors import DatabaseError
+from hotstar_sync.errors import DatabaseError, DeletionGuardError
 from hotstar_sync.model.content import ContentType
+from hotstar_sync.model.guard import DeletionBudget
 from hotstar_sync.model.validate import Reject, Row, row_columns
 
 log = structlog.get_logger(__name__)
@@ -116,9 +117,11 @@ class _Sql:
             sql.SQL("NULLIF(d.doc -> {}, 'null'::jsonb)").format(sql.Literal(c.field))
             for c in kind.json_columns
         ]
-        # A clash: another row already holds (or, within the page, a lower contentId also
-        # claims) this row's value of a UNIQUE column. Only new rows and rows whose value
-        # changed can clash, so only they pay for the index probe.
+        # A clash: another row already holds this row's value of a UNIQUE column, or
+        # another row of the page claims it first. The mirror decides who is first: the
+        # row that holds the value already keeps it (and is updated), the newcomer is
+        # quarantined; among newcomers alone, the lowest contentId. Only new rows and rows
+        # whose value changed can clash, so only they pay for the index probe.
         clashes = []
         for name in kind.unique_fields:
             col = sql.Identifier(kind.by_field[name].column)
@@ -127,9 +130,9 @@ class _Sql:
                     "CASE WHEN m.{key} IS NULL OR m.{col} <> s.{col} THEN"
                     " (SELECT {lit} || ' ' || s.{col} || ' already belongs to {idf} '"
                     "   || o.{key} FROM {table} o WHERE o.{col} = s.{col}) END,"
-                    " CASE WHEN first_value(s.{key}) OVER (PARTITION BY s.{col} ORDER BY s.{key})"
+                    " CASE WHEN first_value(s.{key}) OVER {claim}"
                     "   <> s.{key} THEN {lit} || ' ' || s.{col} || ' is claimed in the same page by"
-                    " {idf} ' || first_value(s.{key}) OVER (PARTITION BY s.{col} ORDER BY s.{key})"
+                    " {idf} ' || first_value(s.{key}) OVER {claim}"
                     " END"
                 ).format(
                     key=key,
@@ -137,6 +140,10 @@ class _Sql:
                     table=table,
                     lit=sql.Literal(name),
                     idf=sql.SQL(kind.id_field),
+                    claim=sql.SQL(
+                        "(PARTITION BY s.{col} ORDER BY m.{col} IS NOT DISTINCT FROM s.{col}"
+                        " DESC, s.{key})"
+                    ).format(col=col, key=key),
                 )
             )
         changed = sql.SQL(
@@ -379,6 +386,10 @@ INSERT INTO hotstar_quarantine AS q (content_type, item_key, reason, raw_item, f
 SELECT %(kind)s, k, r, j::jsonb, %(run)s, %(run)s, %(now)s::timestamptz, %(now)s::timestamptz, 1
 FROM unnest(%(keys)s::text[], %(reasons)s::text[], %(raws)s::text[]) AS u(k, r, j)
 ON CONFLICT (content_type, item_key) DO UPDATE SET
+  -- Quarantined again after it was resolved (stored meanwhile): held since now.
+  first_run_id = CASE WHEN q.resolved_at IS NULL THEN q.first_run_id ELSE EXCLUDED.first_run_id END,
+  first_seen_at = CASE WHEN q.resolved_at IS NULL THEN q.first_seen_at
+                       ELSE EXCLUDED.first_seen_at END,
   reason = EXCLUDED.reason, raw_item = EXCLUDED.raw_item, last_run_id = EXCLUDED.last_run_id,
   last_seen_at = EXCLUDED.last_seen_at, times_seen = q.times_seen + 1, resolved_at = NULL
 """
@@ -407,6 +418,13 @@ ON CONFLICT (run_id, window_key) DO UPDATE SET
 """
 
 
+class _Refused(Exception):
+    """Rolls a page back when its deletions would pass the run's guard."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+
 def _reason(exc: psycopg.Error) -> str:
     """psycopg's primary message (never the statement or its parameters), and the constraint."""
     diag = exc.diag
@@ -421,10 +439,19 @@ class PageWriter:
     commits when `write_page` returns.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], content_type: ContentType, run_id: int):
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        content_type: ContentType,
+        run_id: int,
+        guard: DeletionBudget | None = None,
+    ):
         self.conn = conn
         self.content_type = content_type
         self.run_id = run_id
+        #: The run's deletion guard: a page whose deletions (items served UNPUBLISHED or
+        #: expired) would pass it commits nothing and raises `DeletionGuardError`.
+        self.guard = guard
         self._sql = _statements(content_type)
         self._key_index = row_columns(content_type).index(content_type.id_column)
         self._lz4: bool | None = None  # whether the server was built with lz4; asked once
@@ -471,6 +498,8 @@ class PageWriter:
                     for row in unique:
                         copy.write_row(row)
                 counts, failed = self._merge(cur, unique, params)
+                if self.guard is not None and not self.guard.take(counts.deleted):
+                    raise _Refused(counts.deleted)
                 quarantine = _unique_rejects([*rejects, *failed])
                 if quarantine:
                     cur.execute(
@@ -496,6 +525,18 @@ class PageWriter:
                 content_type=kind.name,
                 run_id=self.run_id,
             ) from exc
+        except _Refused as refused:
+            assert self.guard is not None
+            raise DeletionGuardError(
+                f"{kind.name} run {self.run_id} would soft-delete more than "
+                f"{self.guard.fraction:.0%} of {self.guard.live_rows:,} live rows in one run "
+                f"({self.guard.used:,} so far, {refused.count:,} more in the page at hand: "
+                "items served UNPUBLISHED or expired); the page was not written",
+                content_type=kind.name,
+                run_id=self.run_id,
+                would_delete=self.guard.used + refused.count,
+                live_rows=self.guard.live_rows,
+            ) from None
         return counts
 
     def _merge(

@@ -31,6 +31,7 @@ from hotstar_sync.db.writer import PageCounts
 from hotstar_sync.errors import ConfigError, DatabaseError
 from hotstar_sync.jobs.session import Progress, Session
 from hotstar_sync.model.content import CONTENT_TYPES, ContentType
+from hotstar_sync.model.guard import DeletionBudget
 from hotstar_sync.model.windows import WindowResult
 
 _ALL_PARENTS = """
@@ -155,12 +156,13 @@ def refresh(
     parents: list[int],
     *,
     everything: bool,
-    force: bool,
+    guard: DeletionBudget,
     known: dict[str, WindowResult] | None = None,
     progress: Progress | None = None,
 ) -> ChildrenReport:
     """Fetch every child of `parents` and soft-delete the children they no longer have
-    (with `everything`, also the children of parents not asked: a reconcile)."""
+    (with `everything`, also the children of parents not asked: a reconcile); every
+    deletion counts against the run's `guard`."""
     present = {key: (ref, live) for key, ref, live in _query(s.conn, _PRESENT, kind, {})}
     first = s.scan(
         run,
@@ -169,6 +171,7 @@ def refresh(
         progress=progress,
         collect_ids=True,
         partitions=partitions(kind, parents),
+        guard=guard,
     )
     report = ChildrenReport(len(parents), first.verified, first.totals.counts)
     report.unverified = first.unverified
@@ -178,7 +181,9 @@ def refresh(
     } - first.seen
     again = sorted({present[c][0] for c in candidates} & asked)
     if candidates and report.verified and again:
-        second = s.scan(run, kind, collect_ids=True, partitions=partitions(kind, again))
+        second = s.scan(
+            run, kind, collect_ids=True, partitions=partitions(kind, again), guard=guard
+        )
         candidates -= second.seen
         report.counts = report.counts + second.totals.counts
         report.verified = report.verified and second.verified
@@ -187,7 +192,7 @@ def refresh(
     report.would_vanish = sum(present[c][1] for c in candidates)
     if not report.verified:
         return report  # nothing deleted on an incomplete pass
-    if report.would_vanish > s.settings.delete_guard_fraction * report.live_rows and not force:
+    if not guard.take(report.would_vanish):
         report.refused = True
         return report
     report.vanished = vanish(s.conn, kind, run.id, candidates)

@@ -30,6 +30,7 @@ from hotstar_sync.db.writer import PageCounts
 from hotstar_sync.errors import DatabaseError
 from hotstar_sync.jobs.session import Session
 from hotstar_sync.model.content import MOVIE, ContentType
+from hotstar_sync.model.guard import DeletionBudget
 from hotstar_sync.model.probe import FETCH_ITEMS, MirrorIndex, Probed
 from hotstar_sync.model.windows import Range, Window
 
@@ -174,9 +175,10 @@ def full_pass_cost(rows: int) -> int:
 
 
 def probe(
-    s: Session, kind: ContentType, run: Run, *, force: bool = False, act: bool = True
+    s: Session, kind: ContentType, run: Run, *, guard: DeletionBudget, act: bool = True
 ) -> ProbeReport:
-    """Probe, and (with `act`) fetch the drifting windows and apply what they show."""
+    """Probe, and (with `act`) fetch the drifting windows and apply what they show; the
+    rows that vanished count against the run's deletion `guard`."""
     requests_before = s.client.stats.requests
     present = counted_rows(s.conn, kind)
     report = _bisect(present, api_counter(s.client, kind))
@@ -216,8 +218,8 @@ def probe(
             report.unverified += since.unverified or ["changed since the sync's window"]
             candidates.clear()
     report.would_vanish = sum(present[c][1] for c in candidates)
-    live = report.live_rows = sum(is_live for _, is_live in present.values())
-    if report.would_vanish > s.settings.delete_guard_fraction * live and not force:
+    report.live_rows = sum(is_live for _, is_live in present.values())
+    if not guard.take(report.would_vanish):
         report.refused = True
     else:
         held = set(quarantined(s.conn, kind))

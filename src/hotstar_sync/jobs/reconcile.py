@@ -20,12 +20,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from hotstar_sync.config import Settings
 from hotstar_sync.db.lifecycle import expire_and_restore, present_rows, vanish
 from hotstar_sync.db.writer import PageCounts
+from hotstar_sync.errors import DeletionGuardError
 from hotstar_sync.jobs import children
 from hotstar_sync.jobs.session import Progress, Session, each_type, session
 from hotstar_sync.model.content import MOVIE, ContentType
@@ -52,6 +54,9 @@ class ReconcileReport:
     seconds: float
     unverified: list[str] = field(default_factory=list)
     content_type: str = "movie"
+    #: Why the deletion guard stopped the pass itself (items served UNPUBLISHED or expired
+    #: past it), when it did.
+    held_back: str | None = None
 
 
 def plan(rows: dict[str, tuple[int | None, bool]]) -> list[Window]:
@@ -128,36 +133,50 @@ def run_reconcile(
         # One window holds the catalogue (no plan to follow), or the plan covers all
         # partitions at once: each partition is then split from its own probe pages.
         known = {}
+    guard = s.budget(kind, force)
     run = s.start("reconcile", kind)
     log.info("reconcile started", run=run.id, windows=len(windows), rows=len(present))
+    counts, unverified, verified = PageCounts(), [], False
+    candidates: set[str] = set()
+    expired = vanished = 0
+    held: DeletionGuardError | None = None
     with s.running(run):
-        result = s.scan(run, kind, known=known, progress=progress, collect_ids=True)
-        unverified = result.unverified
-        counts = result.totals.counts
-        candidates = set(present) - result.seen
-        if candidates and result.verified:
-            stray = {c for c in candidates if not isinstance(present[c][0], int)}
-            for window in _second_sighting(windows, present, candidates - stray):
-                second = s.scan(run, kind, window, collect_ids=True)
-                candidates -= second.seen
-                counts = counts + second.totals.counts
-                unverified += second.unverified
-            if stray:  # no startDate in the mirror: only a whole second pass could tell
-                log.warning("rows without a startDate kept", rows=len(stray))
-                candidates -= stray
-        expired, _ = expire_and_restore(s.conn, kind, run.id, time.time())
+        try:
+            result = s.scan(
+                run, kind, known=known, progress=progress, collect_ids=True, guard=guard
+            )
+            unverified, verified = result.unverified, result.verified
+            counts = result.totals.counts
+            candidates = set(present) - result.seen
+            if candidates and result.verified:
+                stray = {c for c in candidates if not isinstance(present[c][0], int)}
+                for window in _second_sighting(windows, present, candidates - stray):
+                    second = s.scan(run, kind, window, collect_ids=True, guard=guard)
+                    candidates -= second.seen
+                    counts = counts + second.totals.counts
+                    unverified += second.unverified
+                if stray:  # no startDate in the mirror: only a whole second pass could tell
+                    log.warning("rows without a startDate kept", rows=len(stray))
+                    candidates -= stray
+            expired, _ = expire_and_restore(s.conn, kind, run.id, time.time(), guard)
+        except DeletionGuardError as exc:  # items served UNPUBLISHED or expired, en masse
+            held = exc
         live = sum(is_live for _, is_live in present.values())
         would = sum(present[c][1] for c in candidates)
-        vanished = 0
-        if unverified or not result.verified:
+        details: dict[str, Any] | None = None
+        if held is not None:
+            status, would, live = "refused", held.context["would_delete"], guard.live_rows
+            details = {"would_delete": would, "live_rows": live, "held_back": str(held)}
+            log.warning("deletion guard refused", reason=str(held))
+        elif unverified or not verified:
             status = "incomplete"
-        elif would > s.settings.delete_guard_fraction * live and not force:
+        elif not guard.take(would):
             status = "refused"
             log.warning("deletion guard refused", would_vanish=would, live=live)
         else:
             status = "completed"
             vanished = vanish(s.conn, kind, run.id, candidates)
-        s.finish(run, status, unverified or None)
+        s.finish(run, status, unverified or None, details)
     return ReconcileReport(
         run.id,
         status,
@@ -170,6 +189,7 @@ def run_reconcile(
         time.monotonic() - started,
         unverified,
         kind.name,
+        held_back=None if held is None else str(held),
     )
 
 
@@ -181,14 +201,22 @@ def _reconcile_children(
     run = s.start("reconcile", kind)
     log.info("reconcile started", run=run.id, type=kind.name, parents=len(parents))
     with s.running(run):
-        report = children.refresh(
-            s, run, kind, parents, everything=True, force=force, progress=progress
-        )
-        expired, _ = expire_and_restore(s.conn, kind, run.id, time.time())
+        guard = s.budget(kind, force)
+        details: dict[str, Any] = {"parents_asked": len(parents)}
+        expired = 0
+        try:
+            report = children.refresh(
+                s, run, kind, parents, everything=True, guard=guard, progress=progress
+            )
+            expired, _ = expire_and_restore(s.conn, kind, run.id, time.time(), guard)
+        except DeletionGuardError as exc:  # items served UNPUBLISHED or expired, en masse
+            report = children.ChildrenReport(len(parents), True, PageCounts(), refused=True)
+            report.would_vanish, report.live_rows = exc.context["would_delete"], guard.live_rows
+            details |= {"would_delete": report.would_vanish, "held_back": str(exc)}
         status = "completed" if report.verified else "incomplete"
         if status == "completed" and report.refused:
             status = "refused"
-        s.finish(run, status, report.unverified or None, {"parents_asked": report.parents})
+        s.finish(run, status, report.unverified or None, details)
     return ReconcileReport(
         run.id,
         status,
@@ -201,4 +229,5 @@ def _reconcile_children(
         time.monotonic() - started,
         report.unverified,
         kind.name,
+        held_back=details.get("held_back"),
     )

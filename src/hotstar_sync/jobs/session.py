@@ -19,12 +19,14 @@ from hotstar_sync.api.token import Token, TokenProvider
 from hotstar_sync.config import Settings
 from hotstar_sync.db import schema
 from hotstar_sync.db.connect import connect, database_url
+from hotstar_sync.db.lifecycle import live_rows
 from hotstar_sync.db.runs import Conn, Run, finish_run, job_lock, resumable_run, start_run
 from hotstar_sync.db.tokens import record_token
 from hotstar_sync.db.writer import PageCounts, PageWriter
 from hotstar_sync.errors import DatabaseError, FatalError, HotstarSyncError, Terminated
 from hotstar_sync.jobs.pipeline import PassTotals, run_pass
 from hotstar_sync.model.content import ContentType
+from hotstar_sync.model.guard import DeletionBudget
 from hotstar_sync.model.windows import ItemMark, Window, WindowResult
 
 log = structlog.get_logger(__name__)
@@ -104,6 +106,7 @@ class Session:
         progress: Progress | None = None,
         collect_ids: bool = False,
         partitions: Iterable[Partition] | None = None,
+        guard: DeletionBudget | None = None,
     ) -> PassResult:
         """Scan `root` completely (see `api.scan`) and write every page for `run`: in each
         of `partitions` (default: the type's own, e.g. matches' live=true|false)."""
@@ -138,9 +141,15 @@ class Session:
                 seen.update(str(key) for key in ids if key is not None)
             progress.on_page(page, counts, client.stats.requests)
 
-        writer = PageWriter(self.conn, kind, run.id)
+        writer = PageWriter(self.conn, kind, run.id, guard)
         totals = run_pass(scanner, writer, kind, on_page, root=root)
         return PassResult(totals, scanner, seen)
+
+    def budget(self, kind: ContentType, force: bool) -> DeletionBudget:
+        """A run's deletion guard: a share of the type's live rows now (`model.guard`)."""
+        return DeletionBudget(
+            live_rows(self.conn, kind), self.settings.delete_guard_fraction, force=force
+        )
 
     def finish(
         self,

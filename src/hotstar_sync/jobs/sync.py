@@ -26,7 +26,7 @@ from hotstar_sync.config import Settings
 from hotstar_sync.db.lifecycle import expire_and_restore
 from hotstar_sync.db.runs import Conn
 from hotstar_sync.db.writer import PageCounts
-from hotstar_sync.errors import ConfigError, DatabaseError
+from hotstar_sync.errors import ConfigError, DatabaseError, DeletionGuardError
 from hotstar_sync.jobs import children
 from hotstar_sync.jobs.probe import ProbeReport, probe
 from hotstar_sync.jobs.reconcile import ReconcileReport, run_reconcile
@@ -60,6 +60,9 @@ class SyncReport:
     vanished: int = 0
     would_vanish: int = 0
     live_rows: int = 0
+    #: Why the deletion guard stopped the sync itself (items served UNPUBLISHED or expired
+    #: past it), when it did.
+    held_back: str | None = None
 
 
 _LAST_UPPER = """
@@ -153,24 +156,42 @@ def sync_in(
     log.info("sync started", run=run.id, type=content_type.name, from_update_date=frm, to=to)
     probed: ProbeReport | None = None
     kids: children.ChildrenReport | None = None
+    held: DeletionGuardError | None = None
+    guard = s.budget(content_type, force)
+    counts, unverified, verified, refused = PageCounts(), [], False, False
+    expired = unexpired = 0
     with s.running(run):
-        if content_type.parent is not None:
-            changed = children.changed_parents(s.conn, content_type, s.settings.lookback_seconds)
-            kids = children.refresh(
-                s, run, content_type, changed, everything=False, force=force, progress=progress
+        try:
+            if content_type.parent is not None:
+                changed = children.changed_parents(
+                    s.conn, content_type, s.settings.lookback_seconds
+                )
+                kids = children.refresh(
+                    s,
+                    run,
+                    content_type,
+                    changed,
+                    everything=False,
+                    guard=guard,
+                    progress=progress,
+                )
+                counts, unverified = kids.counts, kids.unverified
+                verified, refused = kids.verified, kids.refused
+            else:
+                window = Window(update=Range(frm, to))
+                result = s.scan(run, content_type, window, progress=progress, guard=guard)
+                counts, unverified = result.totals.counts, result.unverified
+                verified = result.verified
+            expired, unexpired = expire_and_restore(
+                s.conn, content_type, run.id, time.time(), guard
             )
-            counts, unverified = kids.counts, kids.unverified
-            verified, refused = kids.verified, kids.refused
-        else:
-            window = Window(update=Range(frm, to))
-            result = s.scan(run, content_type, window, progress=progress)
-            counts, unverified, verified = result.totals.counts, result.unverified, result.verified
-            refused = False
-        expired, unexpired = expire_and_restore(s.conn, content_type, run.id, time.time())
+        except DeletionGuardError as exc:  # items served UNPUBLISHED or expired, en masse
+            log.warning("deletion guard refused", type=content_type.name, reason=str(exc))
+            held, verified, refused = exc, True, True
         status = "completed" if verified else "incomplete"
-        if status == "completed" and not run_reconcile_now and content_type.probe:
+        if status == "completed" and not refused and not run_reconcile_now and content_type.probe:
             # A reconcile would find every deletion anyway; otherwise count and bisect.
-            probed = probe(s, content_type, run, force=force)
+            probed = probe(s, content_type, run, guard=guard)
             refused = probed.refused
             unverified = [*unverified, *probed.unverified]
         if status == "completed" and refused:  # a person must look: before an incomplete day
@@ -178,6 +199,12 @@ def sync_in(
         elif status == "completed" and probed is not None and probed.unverified:
             status = "incomplete"  # the probe held deletions back: the day is not complete
         details: dict[str, object] = {"probe": probed.details()} if probed else {}
+        if held is not None:
+            details |= {
+                "would_delete": held.context["would_delete"],
+                "live_rows": held.context["live_rows"],
+                "held_back": str(held),
+            }
         if kids is not None:
             details |= {
                 "parents_asked": kids.parents,
@@ -203,8 +230,11 @@ def sync_in(
         vanished=kids.vanished if kids else 0,
         would_vanish=kids.would_vanish if kids else 0,
         live_rows=kids.live_rows if kids else 0,
+        held_back=None if held is None else str(held),
     )
-    if probed is not None and probed.fell_back and reconcile is not False:
+    if held is not None:
+        run_reconcile_now = False  # a person looks first
+    elif probed is not None and probed.fell_back and reconcile is not False:
         log.info("count probe too costly: reconciling instead", drift=probed.drift)
         run_reconcile_now = True
     if run_reconcile_now:

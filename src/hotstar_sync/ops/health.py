@@ -26,6 +26,9 @@ The rules, for each content type with runs (docs/operations.md):
 - no complete pass ever                                           CRITICAL
 - the last pass since then was refused by the deletion guard,
   incomplete, failed or abandoned                                 WARNING
+- stored rows behind the API (their latest answer quarantined:
+  an item once valid, now malformed; an id another row holds)
+  for over a day                                                  WARNING
 
 A refused reconcile is a WARNING, not CRITICAL: the mirror still takes every addition and
 update, and only deletions wait for a person to review them. If nobody does, the age of the
@@ -45,6 +48,7 @@ from psycopg.rows import dict_row
 from hotstar_sync.db.runs import JOB_LOCK_KEY
 from hotstar_sync.errors import HotstarSyncError
 from hotstar_sync.ops import read_only
+from hotstar_sync.ops.status import STALE
 
 #: The seed's limit: a daily sync is due every 24 h (2 h of slack).
 DAILY_MAX_AGE = timedelta(hours=26)
@@ -54,6 +58,8 @@ STUCK_AFTER = timedelta(hours=6)
 #: A 'running' row whose process is gone (no job holds the lock): the few minutes spare
 #: the moment between a job taking the lock and this check reading it.
 ORPHANED_AFTER = timedelta(minutes=5)
+#: A row behind the API for a night may be a feed's passing glitch; a second night is not.
+STALE_AFTER = timedelta(days=1)
 PASS_TYPES = ("initial", "reconcile")
 
 
@@ -83,6 +89,9 @@ class RunRow:
     probe: dict[str, Any] | None = None
     #: What the parents' walks of a type searched per parent would have soft-deleted.
     would_vanish: int | None = None
+    #: What a run refused for the items it was served (UNPUBLISHED, expired) would have
+    #: soft-deleted in all.
+    would_delete: int | None = None
     #: When a run resumed by a later job (an ingest's) took up again.
     resumed_at: datetime | None = None
 
@@ -109,11 +118,16 @@ class History:
     #: The newest initial or reconcile that has ended, whatever its status.
     last_pass: RunRow | None = None
     running: tuple[RunRow, ...] = ()
+    #: Stored rows whose latest answer is quarantined (the mirror holds an older version),
+    #: and since when the oldest of them is (`ops.status.STALE`).
+    stale_rows: int = 0
+    stale_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     daily_max_age: timedelta = DAILY_MAX_AGE
+    stale_after: timedelta = STALE_AFTER
     stuck_after: timedelta = STUCK_AFTER
     orphaned_after: timedelta = ORPHANED_AFTER
     pass_warning: timedelta = timedelta(days=8)
@@ -235,6 +249,16 @@ def _daily(history: History, limits: Limits) -> list[Finding]:
                 "its process ended without finishing",
             )
         )
+    elif last.status == "refused" and last.would_delete is not None:
+        found.append(
+            Finding(
+                Level.WARNING,
+                f"deletion guard tripped: {_run_name(last)} ({at(last.started_at)}) was "
+                f"served {last.would_delete} live row(s) as UNPUBLISHED or expired, over the "
+                "guard, and applied none past it; review it, then run "
+                "`hotstar-sync sync --force`",
+            )
+        )
     elif last.status == "refused":
         # A count probe's finding, or (a type searched per parent) the parents' walks'.
         what = "the count probe" if last.probe is not None else "the parents' walks"
@@ -296,6 +320,21 @@ def _passes(history: History, limits: Limits) -> list[Finding]:
     return found
 
 
+def _stale(history: History, limits: Limits) -> list[Finding]:
+    since = history.stale_since
+    if not history.stale_rows or since is None or history.now - since <= limits.stale_after:
+        return []
+    return [
+        Finding(
+            Level.WARNING,
+            f"{history.stale_rows:,} stored row(s) behind the API for over "
+            f"{_days(limits.stale_after)}: the API's answers for them are quarantined (the "
+            f"oldest since {at(since)}), so the mirror keeps their last valid version; see "
+            "hotstar_quarantine",
+        )
+    ]
+
+
 def _summary(history: History) -> Finding:
     parts = []
     if history.last_daily is not None:
@@ -334,7 +373,12 @@ def evaluate(history: History, limits: Limits | None = None) -> HealthReport:
         )
     if history.last_complete_pass is None and history.last_daily is None:
         return _first_load(history, limits, Level.CRITICAL)
-    found = _stuck(history, limits) + _daily(history, limits) + _passes(history, limits)
+    found = (
+        _stuck(history, limits)
+        + _daily(history, limits)
+        + _passes(history, limits)
+        + _stale(history, limits)
+    )
     return HealthReport(tuple(found) or (_summary(history),))
 
 
@@ -404,6 +448,8 @@ SELECT id, sync_type, status, started_at, completed_at,
        details -> 'probe' AS probe,
        CASE jsonb_typeof(details -> 'would_vanish')
          WHEN 'number' THEN (details ->> 'would_vanish')::bigint END AS would_vanish,
+       CASE jsonb_typeof(details -> 'would_delete')
+         WHEN 'number' THEN (details ->> 'would_delete')::bigint END AS would_delete,
        CASE jsonb_typeof(details -> 'resumed_at')
          WHEN 'string' THEN (details ->> 'resumed_at')::timestamptz END AS resumed_at
 FROM hotstar_sync_log
@@ -448,19 +494,27 @@ def read_histories(conn: psycopg.Connection[Any]) -> dict[str, History]:
         now = cur.execute("SELECT now() AS now").fetchone()
         assert job is not None and now is not None  # single-row SELECTs
         kinds = cur.execute("SELECT DISTINCT content_type FROM hotstar_sync_log ORDER BY 1")
+        names = [row["content_type"] for row in kinds.fetchall()]
+        stale = {row["content_type"]: row for row in cur.execute(STALE).fetchall()}
         return {
-            kind: _read_type(cur, kind, now["now"], job["running"])
-            for kind in [row["content_type"] for row in kinds.fetchall()]
+            kind: _read_type(cur, kind, now["now"], job["running"], stale.get(kind))
+            for kind in names
         }
 
 
 def _read_type(
-    cur: psycopg.Cursor[dict[str, Any]], kind: str, now: datetime, job_running: bool
+    cur: psycopg.Cursor[dict[str, Any]],
+    kind: str,
+    now: datetime,
+    job_running: bool,
+    stale: dict[str, Any] | None,
 ) -> History:
     params = {"type": kind, "passes": list(PASS_TYPES)}
     return History(
         now,
         True,
+        stale_rows=int(stale["rows"]) if stale else 0,
+        stale_since=stale["since"] if stale else None,
         last_daily=_row(cur.execute(_LAST_DAILY, params).fetchone()),
         job_running=job_running,
         last_complete_pass=_row(cur.execute(_LAST_COMPLETE_PASS, params).fetchone()),

@@ -34,6 +34,24 @@ _TABLES = " UNION ALL ".join(
     for kind in CONTENT_TYPES.values()
 )
 
+# Each content type's stale rows: stored rows whose latest answer is quarantined, so the
+# mirror holds an older version (an item once valid, now malformed; an id another row
+# holds), and since when the oldest has been so.
+STALE = " UNION ALL ".join(
+    sql.SQL(
+        "SELECT {kind} AS content_type, count(*) AS rows, min(q.first_seen_at) AS since"
+        " FROM hotstar_quarantine q JOIN {table} m ON m.{key} = q.item_key"
+        " WHERE q.content_type = {kind} AND q.resolved_at IS NULL"
+    )
+    .format(
+        kind=sql.Literal(kind.name),
+        table=sql.Identifier(kind.table),
+        key=sql.Identifier(kind.id_column),
+    )
+    .as_string(None)
+    for kind in CONTENT_TYPES.values()
+)
+
 RUNS = (
     """
 WITH mirror AS ("""
@@ -43,6 +61,8 @@ WITH mirror AS ("""
          total_items_fetched, items_added, items_updated, items_deleted, items_restored,
          items_quarantined, api_requests_made, error_count,
          CASE jsonb_typeof(errors) WHEN 'array' THEN errors -> -1 #>> '{}' END AS reason,
+         CASE jsonb_typeof(details -> 'stale_rows')
+           WHEN 'number' THEN (details ->> 'stale_rows')::bigint END AS stale_rows,
          coalesce(sum(coalesce(items_added, 0)) OVER later, 0) AS added_later,
          coalesce(sum(coalesce(items_added, 0) + coalesce(items_restored, 0)
                       - coalesce(items_deleted, 0)) OVER later, 0) AS live_gain_later
@@ -52,7 +72,7 @@ WITH mirror AS ("""
 )
 SELECT log.id, sync_type, content_type, status, started_at, completed_at, duration_seconds,
        total_items_fetched, items_added, items_updated, items_deleted, items_restored,
-       items_quarantined, api_requests_made, error_count, reason,
+       items_quarantined, api_requests_made, error_count, reason, stale_rows,
        mirror.total_rows - added_later AS mirror_rows,
        mirror.live_rows - live_gain_later AS mirror_live
 FROM log LEFT JOIN mirror USING (content_type)
@@ -137,6 +157,15 @@ def mirror_size_by_type(conn: Conn) -> dict[str, dict[str, int]]:
             "deleted": int(row["total_rows"] - row["live_rows"]),
         }
         for row in _query(conn, _TABLES, ())
+    }
+
+
+def stale_rows(conn: Conn) -> dict[str, dict[str, Any]]:
+    """The types with stale rows: how many, and since when the oldest is (`STALE`)."""
+    return {
+        row["content_type"]: {"rows": int(row["rows"]), "since": row["since"]}
+        for row in _query(conn, STALE, ())
+        if row["rows"]
     }
 
 

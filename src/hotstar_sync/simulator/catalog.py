@@ -40,6 +40,8 @@ class DayResult:
     republished: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
+    #: Items that took another item's numeric id (`Catalog.apply_day`'s `shared_ids`).
+    shared_ids: list[str] = field(default_factory=list)
     #: Changes that came with these to other types, by type: a changed show's seasons.
     related: dict[str, DayResult] = field(default_factory=dict)
 
@@ -73,6 +75,9 @@ class Catalog:
         self._collections: dict[str, Collection] = {}
         # Episodes added to a season by days of changes, so their numbers follow on.
         self._added_episodes: defaultdict[int, int] = defaultdict(int)
+        # Items that took a numeric id another item held first, by type: in the truth's
+        # `id_clashes` the first holder comes first (it keeps the id in the mirror).
+        self._claimed: defaultdict[str, set[str]] = defaultdict(set)
         if config.eager:
             for name in CONTENT_TYPES:
                 self.collection(name)
@@ -135,21 +140,35 @@ class Catalog:
         republish: int = 0,
         removals: int = 0,
         malformed: int = 0,
+        shared_ids: int = 0,
         content_type: str = "movie",
     ) -> DayResult:
         """Make a day's changes, stamped updateDate = now; they show after the index lag.
 
         Each existing item gets at most one change; a count larger than the items that can
         take it is cut to what there is. A show's changes bring its seasons' (`related`).
+        `shared_ids` pairs of items meet over one numeric id: the item with the lower
+        contentId takes the other's id, the same day the other (the id's owner) is retitled,
+        and every other owner unpublished, so that both come in one answer.
         """
-        counts = (adds, back_catalogue_adds, updates, unpublish, republish, removals, malformed)
+        counts = (
+            adds,
+            back_catalogue_adds,
+            updates,
+            unpublish,
+            republish,
+            removals,
+            malformed,
+            shared_ids,
+        )
         if min(counts) < 0:
             raise ConfigError("change counts must not be negative")
         # One day at a time: the server's churn and the caller's days share the generator.
         with self._lock:
             coll = self.collection(content_type)
             kind, rng, now = coll.kind, self._changes, int(time.time())
-            result = DayResult(now, time.time() + self.config.index_lag_seconds)
+            lag = self.config.index_lag_seconds + self.config.index_lag_spread_seconds
+            result = DayResult(now, time.time() + lag)
             stamp = _stamp(kind, result)
             pool = self._sorted(content_type)
             taken: set[str] = set()
@@ -180,6 +199,17 @@ class Catalog:
             for entry, reason in zip(healthy, itertools.cycle(kind.breaks), strict=False):
                 changes.append((entry, entry.corrupt(reason).changed(**stamp)))
                 result.malformed.append(entry.content_id)
+            pairs = take(2 * shared_ids, lambda e: e.malformed is None)
+            for k, (first, second) in enumerate(zip(pairs[::2], pairs[1::2], strict=False)):
+                thief, owner = sorted((first, second), key=lambda e: e.index["contentId"])
+                retitled = _updated(rng, kind, owner, stamp)
+                if k % 2 == 0:
+                    retitled = retitled.changed(assetStatus="UNPUBLISHED")
+                changes.append((owner, retitled))
+                changes.append((thief, thief.changed(id=owner.index["id"], **stamp)))
+                self._claimed[content_type].add(thief.content_id)
+                result.updated.append(owner.content_id)
+                result.shared_ids.append(thief.content_id)
             for count, old, ids in (
                 (adds, False, result.added),
                 (back_catalogue_adds, True, result.back_catalogue_added),
@@ -189,7 +219,12 @@ class Catalog:
                     if new is not None:
                         changes.append((new, new))
                         ids.append(new.content_id)
-            coll.stage([(old.content_id, new) for old, new in changes], result.visible_at)
+            spread = self.config.index_lag_spread_seconds
+            coll.stage(
+                [(old.content_id, new) for old, new in changes],
+                result.visible_at - spread,
+                (rng, spread) if spread else None,
+            )
             if kind.name == "show":
                 self._seasons_follow(changes, result)
             return result
@@ -288,7 +323,7 @@ class Catalog:
             },
             removed=removed,
             pending=pending,
-            id_clashes=_clashes(entries),
+            id_clashes=_clashes(entries, self._claimed[content_type]),
         )
 
     def truth_json(self, content_type: str = "movie") -> bytes:
@@ -310,18 +345,22 @@ class Catalog:
             {
                 "removed": sorted(removed),
                 "pending": pending,
-                "id_clashes": {str(k): v for k, v in _clashes(entries).items()},
+                "id_clashes": {
+                    str(k): v for k, v in _clashes(entries, self._claimed[content_type]).items()
+                },
             },
         )
         head = b'{"type":' + orjson.dumps(content_type) + b',"items":['
         return head + b",".join(parts) + b"]," + tail[1:]
 
 
-def _clashes(entries: list[Entry]) -> dict[int, list[str]]:
+def _clashes(entries: list[Entry], claimed: set[str]) -> dict[int, list[str]]:
+    """The numeric ids several items share, each with its items: the first holder first,
+    then those that `claimed` it later, else in the catalogue's order."""
     by_id: defaultdict[int, list[str]] = defaultdict(list)
     for e in entries:
         by_id[e.index["id"]].append(e.content_id)
-    return {i: ids for i, ids in by_id.items() if len(ids) > 1}
+    return {i: sorted(ids, key=lambda c: c in claimed) for i, ids in by_id.items() if len(ids) > 1}
 
 
 def _stamp(kind: ContentType, day: DayResult) -> dict[str, int]:

@@ -115,6 +115,9 @@ class SimulatorConfig:
     bounds: Bounds = "inclusive"
     cluster_size: int = 3000  # items sharing one startDate second (a bulk import)
     index_lag_seconds: float = 0.0  # a change shows in search results this much later
+    #: ... and each change of a day up to this much later again, at a random moment of its
+    #: own: an index that makes a day's changes visible one by one, while a sync reads.
+    index_lag_spread_seconds: float = 0.0
     #: A show's change brings its seasons' (new, updated, removed), indexed this much later
     #: again: a season can turn up after its show's change was polled.
     season_lag_seconds: float = 0.0
@@ -136,7 +139,12 @@ class SimulatorConfig:
                 raise ConfigError(f"{name} must not be negative")
         if self.episodes and not self.shows:
             raise ConfigError("episodes need shows to belong to: set shows above 0")
-        for name in ("rate_limit", "index_lag_seconds", "season_lag_seconds"):
+        for name in (
+            "rate_limit",
+            "index_lag_seconds",
+            "index_lag_spread_seconds",
+            "season_lag_seconds",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
         try:

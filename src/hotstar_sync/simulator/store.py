@@ -158,15 +158,22 @@ class Collection:
             found = [e for e in self._latest.values() if e.index[field] in values]
         return sorted(found, key=lambda e: e.index["contentId"])
 
-    def stage(self, changes: Sequence[tuple[str, Entry | None]], visible_at: float) -> None:
-        """Record changes (None: a silent removal) that searches see from `visible_at` on."""
+    def stage(
+        self,
+        changes: Sequence[tuple[str, Entry | None]],
+        visible_at: float,
+        spread: tuple[random.Random, float] | None = None,
+    ) -> None:
+        """Record changes (None: a silent removal) that searches see from `visible_at` on;
+        with `spread` (a generator, seconds), each from a random moment up to that later."""
         with self._lock:
             for content_id, entry in changes:
                 if entry is None:
                     self._latest.pop(content_id, None)
                 else:
                     self._latest[content_id] = entry
-                heapq.heappush(self._pending, (visible_at, next(self._sequence), content_id, entry))
+                at = visible_at + (spread[0].uniform(0, spread[1]) if spread else 0.0)
+                heapq.heappush(self._pending, (at, next(self._sequence), content_id, entry))
             self._settle()
 
     def _group(self, entry: Entry, add: bool = True) -> None:
