@@ -2,10 +2,13 @@
 random changes and odd answers switched on and off, a reconcile every 7 days.
 
 Each day makes a random day of changes (additions, updates, unpublished and republished
-items, silent removals, items turning malformed, an item taking another's numeric id), forces some odd answers on that day's
-requests (an envelope with `items: null` or `{}`, a totalResults of 10^12, a 503, a dropped
-body), runs `hotstar-sync sync` (with `--reconcile` every 7th day) through the CLI, and
-prints whether the mirror then equals the truth, the exit code and the requests. The
+items, silent removals, items turning malformed, an item taking another's numeric id),
+forces some odd answers on that day's requests (an envelope with `items: null` or `{}`, a
+totalResults of 10^12, a 503, a dropped body), on one day in five lets the changes land one
+by one over two seconds while the sync reads (index lag), runs `hotstar-sync sync` (with
+`--reconcile` every 7th day) through the CLI, and prints whether the mirror then equals the
+truth (after a lag day: how many rows differ because their change landed after the sync
+read, which the next day must catch up with), the exit code and the requests. The
 catalogue holds every quirk of `simulator.quirks` from the start, under one reading of
 where the index files odd values (`--reading`). Not part of the test suite: it takes a few
 minutes unpaced.
@@ -16,6 +19,7 @@ minutes unpaced.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import random
 import time
@@ -122,11 +126,15 @@ def main() -> None:
         print(
             "day  command           exit  requests  runs                                    mirror"
         )
-        exact_days, exits = 0, {}
+        exact_days, lag_days, exits = 0, 0, {}
         for number in range(args.days + 1):
             command = ["ingest", "--type", "movie"]
+            lag = number > 0 and rng.random() < 0.2
+            sim.catalog.config = dataclasses.replace(
+                config, index_lag_spread_seconds=2.0 if lag else 0.0
+            )
             if number:
-                sim.catalog.apply_day(
+                day = sim.catalog.apply_day(
                     adds=rng.randint(0, 40),
                     back_catalogue_adds=rng.randint(0, 5),
                     updates=rng.randint(0, 60),
@@ -144,16 +152,22 @@ def main() -> None:
             before = last_run(url)
             result = CliRunner().invoke(app, command, env=env)
             requests, runs = requests_of(url, before)
+            if lag:  # what landed after the sync read is the next day's
+                time.sleep(max(0.0, day.visible_at - time.time()))
             wrong = differences(url, sim.catalog.truth())
+            late = len(wrong) if lag else 0
             exact_days += not wrong
+            lag_days += lag
             exits[result.exit_code] = exits.get(result.exit_code, 0) + 1
             verdict = "exact" if not wrong else f"{len(wrong)} off, e.g. {', '.join(wrong[:2])}"
+            if lag:
+                verdict = f"lag: {late} landed after the sync read" if late else "lag: exact"
             print(
                 f"{number:3}  {' '.join(command[:1] + command[3:]):16}  {result.exit_code:4}"
                 f"  {requests:8}  {' '.join(runs):28}  {verdict}"
             )
         print(
-            f"{exact_days} of {args.days + 1} days exact; exit codes "
+            f"{exact_days} of {args.days + 1} days exact ({lag_days} lag days); exit codes "
             + ", ".join(f"{code}: {n}" for code, n in sorted(exits.items()))
         )
 

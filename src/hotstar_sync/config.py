@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     lookback_seconds: int = Field(default=3600, ge=0)
     delete_guard_fraction: float = Field(default=0.02, ge=0, le=1)
     reconcile_every_days: float = Field(default=7, ge=0)
+    #: `health` warns when no run has checked a type's deletions for this long (a daily
+    #: sync defers its count probe while the index is still settling).
+    deletions_unchecked_days: float = Field(default=3, ge=0)
     sync_cron: str = Field(default="0 2 * * *", min_length=1)
     timezone: str = Field(default="Asia/Kolkata", min_length=1)
     alert_urls: str = Field(default="", description="Apprise URLs, separated by spaces.")

@@ -9,6 +9,7 @@ next run not blocked.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -325,3 +326,36 @@ def test_a_stored_item_that_comes_malformed_keeps_its_last_valid_version(db_url)
             for c in day.malformed
             if not before[c]["is_deleted"]
         )
+
+
+def test_a_sync_while_the_index_settles_completes_and_defers_its_deletions(db_url):
+    # Each change of the day lands at a moment of its own over 4 s, while a sync paced at
+    # 5 requests/s reads: the API's total moves under it.
+    cfg = config(QuirkSettings(), index_lag_spread_seconds=4.0)
+    with serve_in_thread(cfg) as sim:
+        env = {
+            "DATABASE_URL": db_url,
+            "HOTSTAR_API_BASE_URL": sim.base_url,
+            "HOTSTAR_RATE_LIMIT_RPS": "5",
+        }
+        assert ingest(settings_for(sim.base_url, db_url)).status == "completed"
+        day = sim.catalog.apply_day(adds=150, updates=100, unpublish=10, removals=60)
+        result = CliRunner().invoke(app, ["sync", "--type", "movie"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "the index was still settling: deletions deferred" in result.output
+        run = sync_log(db_url)[-1]
+        assert run["status"] == "completed" and run["details"]["probe"]["deferred"]
+        # Nothing the API still serves was deleted as vanished.
+        truth, rows = sim.catalog.truth(), mirror_rows(db_url)
+        assert not [
+            c for c in truth.items if (rows.get(c) or {}).get("deleted_reason") == "vanished"
+        ]
+        health = CliRunner().invoke(app, ["health"], env=env)
+        assert health.exit_code == 0, health.output
+        # Once the index has settled, the next sync converges.
+        time.sleep(max(0.0, day.visible_at - time.time()))
+        again = CliRunner().invoke(app, ["sync", "--type", "movie"], env=env)
+        assert again.exit_code == 0, again.output
+        daily = [r for r in sync_log(db_url) if r["sync_type"] == "daily"][-1]
+        assert not daily["details"]["probe"]["deferred"]
+        assert_mirror_matches(db_url, sim.catalog.truth())

@@ -222,10 +222,13 @@ def test_a_probe_walk_that_does_not_verify_deletes_nothing(loaded, db_url, monke
     assert report.probe is not None and report.probe.unverified
     assert report.probe.vanished == 0 and not report.probe.refused
     assert mirror_rows(db_url)[cid]["deleted_reason"] is None
-    assert report.status == "incomplete"
+    # The day's changes are in: the question of deletions is deferred to the next run, a
+    # recorded note, not an incomplete day (`health` warns if it stays unchecked).
+    assert report.status == "completed" and report.probe.deferred
     last = sync_log(db_url)[-1]
-    assert last["status"] == "incomplete"
-    assert last["incomplete_windows"] == report.probe.unverified
+    assert last["status"] == "completed" and last["incomplete_windows"] is None
+    assert last["details"]["probe"]["deferred"] is True
+    assert last["details"]["probe"]["unverified"] == report.probe.unverified
 
 
 def test_a_guard_refusal_outranks_an_unverified_walk(loaded, db_url, monkeypatch):
@@ -238,4 +241,5 @@ def test_a_guard_refusal_outranks_an_unverified_walk(loaded, db_url, monkeypatch
     # A person must look (exit 4), which an incomplete day (exit 5, retried) would hide.
     assert report.status == "refused"
     last = sync_log(db_url)[-1]
-    assert last["status"] == "refused" and last["incomplete_windows"] == verdict.unverified
+    assert last["status"] == "refused"
+    assert last["details"]["probe"]["unverified"] == verdict.unverified

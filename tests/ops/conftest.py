@@ -78,6 +78,7 @@ def add_run(
     seconds: int = 60,
     errors: list[str] | None = None,
     incomplete_windows: list[str] | None = None,
+    details: dict[str, Any] | None = None,
     **counts: int,
 ) -> Row:
     """A sync-log row that started `ago` before the database's now(), as a job writes it."""
@@ -89,6 +90,7 @@ def add_run(
         "error_count": len(errors or []),
         "incomplete_windows": Jsonb(incomplete_windows) if incomplete_windows else None,
         "duration_seconds": seconds if ended else None,
+        "details": Jsonb(details) if details else None,
         **counts,
     }
     names = ", ".join(columns)

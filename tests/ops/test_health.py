@@ -183,6 +183,44 @@ def test_a_tripped_deletion_guard_is_a_warning(log_db: str) -> None:
     )
 
 
+DEFERRED = {
+    "probe": {
+        "api_total": 30_020,
+        "mirror_total": 30_029,
+        "drift": -9,
+        "fell_back": False,
+        "deferred": True,
+        "settling": True,
+    }
+}
+
+
+def test_a_deferred_count_probe_warns_once_deletions_go_unchecked_too_long(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=6 * D, seconds=0)
+    checked = add_run(log_db, "daily", "completed", ago=3 * D + H, details={"probe": {}})
+    for ago in (2 * D, D):  # the probes of the nights since were deferred
+        add_run(log_db, "daily", "completed", ago=ago, details=DEFERRED)
+    last = add_run(log_db, "daily", "completed", ago=H, details=DEFERRED)
+    assert health(log_db) == (
+        1,
+        [
+            f"WARNING: deletions unchecked (checked last 3.0 days ago, "
+            f"{utc(checked.started_at)}): the count probe of daily sync run {last.id} "
+            f"({utc(last.started_at)}) was deferred, the search index was still settling; "
+            "the next reconcile checks them, or run `hotstar-sync reconcile`"
+        ],
+    )
+    # The limit is a setting; a probe that finishes (or a complete pass) checks them.
+    within = cli(log_db, "health", HOTSTAR_DELETIONS_UNCHECKED_DAYS="4")
+    assert within.exit_code == 0
+    assert within.stdout.startswith(
+        "OK: last daily sync completed 1.0 h ago; its count probe found drift -9 (API 30,020, "
+        "mirror 30,029): deferred to the next run, the search index was still settling"
+    )
+    add_run(log_db, "daily", "completed", ago=H / 2, details={"probe": {"drift": 0}})
+    assert health(log_db)[0] == 0
+
+
 def test_a_guard_left_tripped_turns_critical_with_the_age_of_the_last_pass(log_db: str) -> None:
     first = add_run(log_db, "initial", "completed", ago=20 * D, seconds=0)
     refused = add_run(log_db, "reconcile", "refused", ago=3 * H, seconds=0)

@@ -31,7 +31,9 @@ log = structlog.get_logger(__name__)
 
 
 def _limits(cfg: Settings) -> health_rules.Limits:
-    return health_rules.Limits.for_reconcile_every(cfg.reconcile_every_days)
+    return health_rules.Limits.for_reconcile_every(
+        cfg.reconcile_every_days, cfg.deletions_unchecked_days
+    )
 
 
 @app.command()

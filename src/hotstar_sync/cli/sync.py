@@ -141,7 +141,11 @@ def _report_sync(report: SyncReport) -> list[HotstarSyncError]:
             f"{p.requests:,} requests, {len(p.probed)} window(s) probed, {p.missing:,} missing "
             f"item(s) stored, {p.vanished:,} vanished"
             + (
-                ""
+                "; the index was still settling: deletions deferred to the next run"
+                if p.deferred and p.settling
+                else "; a walk did not verify: its deletions deferred to the next run"
+                if p.deferred
+                else ""
                 if not p.fell_back
                 else "; too costly, reconciled instead"
                 if report.reconcile is not None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -51,6 +51,12 @@ class ProbeReport:
     live_rows: int = 0  # the guard's base
     refused: bool = False  # the deletion guard held the deletions back
     fell_back: bool = False  # too costly: a reconcile should run instead
+    #: The API's total moved between two counts: the index was still making changes
+    #: visible.
+    settling: bool = False
+    #: The question of deletions was left to the next run: the index was settling, or a
+    #: walk did not verify. Nothing was deleted where it was not settled.
+    deferred: bool = False
     #: Windows whose walk did not verify: nothing was deleted in them.
     unverified: list[str] = field(default_factory=list)
 
@@ -72,6 +78,8 @@ class ProbeReport:
             "live_rows": self.live_rows,
             "refused": self.refused,
             "fell_back": self.fell_back,
+            "settling": self.settling,
+            "deferred": self.deferred,
             "unverified": self.unverified,
         }
 
@@ -91,6 +99,16 @@ def api_counter(client: PartnerClient, kind: ContentType) -> Callable[[Range], i
         return client.search(kind.path, params | Window(start=rng).params()).total_results
 
     return count
+
+
+def window_total(client: PartnerClient, kind: ContentType, window: Window) -> int:
+    """The API's total of `window` now, over the type's partitions (one request each)."""
+    total = 0
+    for part in kind.partitions:
+        each = replace(window, update_unit=kind.update_unit, fixed=window.fixed + part)
+        params = {"orderBy": "contentId", "order": "asc", "offset": 0, "size": 1}
+        total += client.search(kind.path, params | each.params()).total_results
+    return total
 
 
 def _cost_to_finish(window: Probed) -> int:
@@ -175,14 +193,34 @@ def full_pass_cost(rows: int) -> int:
 
 
 def probe(
-    s: Session, kind: ContentType, run: Run, *, guard: DeletionBudget, act: bool = True
+    s: Session,
+    kind: ContentType,
+    run: Run,
+    *,
+    guard: DeletionBudget,
+    act: bool = True,
+    synced: tuple[Window, int] | None = None,
 ) -> ProbeReport:
     """Probe, and (with `act`) fetch the drifting windows and apply what they show; the
-    rows that vanished count against the run's deletion `guard`."""
+    rows that vanished count against the run's deletion `guard`.
+
+    A probe too costly to finish asks for a reconcile, but first counts the sync's own
+    window again (`synced`: the window and the total its scan saw): if it grew since, the
+    search index is still making the day's changes visible (a new version shows some
+    seconds after its updateDate), and a reconcile now would read totals moving under it.
+    The question is then deferred to the next run (`deferred`), as are the deletions of any
+    walk that does not verify. The run stays `completed`; `health` warns when deletions go
+    unchecked for longer than HOTSTAR_DELETIONS_UNCHECKED_DAYS."""
     requests_before = s.client.stats.requests
     present = counted_rows(s.conn, kind)
     report = _bisect(present, api_counter(s.client, kind))
-    if not act or not report.leaves or report.fell_back:
+    if act and report.fell_back and synced is not None:
+        window, seen_total = synced
+        report.settling = window_total(s.client, kind, window) != seen_total
+        if report.settling:
+            report.fell_back, report.deferred = False, True
+            log.info("count probe deferred: the index is still settling", drift=report.drift)
+    if not act or not report.leaves or report.fell_back or report.deferred:
         report.requests = s.client.stats.requests - requests_before
         log.info("count probe", **report.details())
         return report
@@ -217,6 +255,7 @@ def probe(
         if not since.verified:
             report.unverified += since.unverified or ["changed since the sync's window"]
             candidates.clear()
+    report.deferred = bool(report.unverified)
     report.would_vanish = sum(present[c][1] for c in candidates)
     report.live_rows = sum(is_live for _, is_live in present.values())
     if not guard.take(report.would_vanish):

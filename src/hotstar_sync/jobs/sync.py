@@ -159,6 +159,7 @@ def sync_in(
     held: DeletionGuardError | None = None
     guard = s.budget(content_type, force)
     counts, unverified, verified, refused = PageCounts(), [], False, False
+    synced: tuple[Window, int] | None = None  # the update window and the total it had
     expired = unexpired = 0
     with s.running(run):
         try:
@@ -182,6 +183,7 @@ def sync_in(
                 result = s.scan(run, content_type, window, progress=progress, guard=guard)
                 counts, unverified = result.totals.counts, result.unverified
                 verified = result.verified
+                synced = (window, result.scanner.result.total)
             expired, unexpired = expire_and_restore(
                 s.conn, content_type, run.id, time.time(), guard
             )
@@ -191,13 +193,10 @@ def sync_in(
         status = "completed" if verified else "incomplete"
         if status == "completed" and not refused and not run_reconcile_now and content_type.probe:
             # A reconcile would find every deletion anyway; otherwise count and bisect.
-            probed = probe(s, content_type, run, guard=guard)
+            probed = probe(s, content_type, run, guard=guard, synced=synced)
             refused = probed.refused
-            unverified = [*unverified, *probed.unverified]
-        if status == "completed" and refused:  # a person must look: before an incomplete day
+        if status == "completed" and refused:  # a person must look
             status = "refused"
-        elif status == "completed" and probed is not None and probed.unverified:
-            status = "incomplete"  # the probe held deletions back: the day is not complete
         details: dict[str, object] = {"probe": probed.details()} if probed else {}
         if held is not None:
             details |= {

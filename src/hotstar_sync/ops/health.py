@@ -26,6 +26,9 @@ The rules, for each content type with runs (docs/operations.md):
 - no complete pass ever                                           CRITICAL
 - the last pass since then was refused by the deletion guard,
   incomplete, failed or abandoned                                 WARNING
+- the last daily sync deferred its count probe (the search index
+  was still settling, or a walk did not verify), and no run has
+  checked the type's deletions for HOTSTAR_DELETIONS_UNCHECKED_DAYS  WARNING
 - stored rows behind the API (their latest answer quarantined:
   an item once valid, now malformed; an id another row holds)
   for over a day                                                  WARNING
@@ -122,22 +125,31 @@ class History:
     #: and since when the oldest of them is (`ops.status.STALE`).
     stale_rows: int = 0
     stale_since: datetime | None = None
+    #: When a run last checked the type's deletions: a complete pass ended, or a daily
+    #: sync's count probe finished (neither deferred nor replaced by a reconcile).
+    deletions_checked: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     daily_max_age: timedelta = DAILY_MAX_AGE
     stale_after: timedelta = STALE_AFTER
+    deletions_unchecked: timedelta = timedelta(days=3)
     stuck_after: timedelta = STUCK_AFTER
     orphaned_after: timedelta = ORPHANED_AFTER
     pass_warning: timedelta = timedelta(days=8)
     pass_critical: timedelta = timedelta(days=16)
 
     @classmethod
-    def for_reconcile_every(cls, days: float) -> Limits:
-        """A reconcile is due every `days`: one day late is a WARNING, twice that CRITICAL."""
+    def for_reconcile_every(cls, days: float, unchecked_days: float = 3) -> Limits:
+        """A reconcile is due every `days`: one day late is a WARNING, twice that CRITICAL.
+        Deletions unchecked for `unchecked_days` are a WARNING."""
         warning = timedelta(days=days + 1)
-        return cls(pass_warning=warning, pass_critical=2 * warning)
+        return cls(
+            pass_warning=warning,
+            pass_critical=2 * warning,
+            deletions_unchecked=timedelta(days=unchecked_days),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +332,31 @@ def _passes(history: History, limits: Limits) -> list[Finding]:
     return found
 
 
+def _unchecked(history: History, limits: Limits) -> list[Finding]:
+    """Deletions left unchecked by deferred count probes, for too long."""
+    last, checked = history.last_daily, history.deletions_checked
+    if last is None or not (last.probe or {}).get("deferred"):
+        return []
+    if checked is not None and history.now - checked <= limits.deletions_unchecked:
+        return []
+    since = (
+        "never" if checked is None else f"last {_days(history.now - checked)} ago, {at(checked)}"
+    )
+    why = (
+        "the search index was still settling"
+        if (last.probe or {}).get("settling")
+        else "a walk did not verify"
+    )
+    return [
+        Finding(
+            Level.WARNING,
+            f"deletions unchecked (checked {since}): the count probe of {_run_name(last)} "
+            f"({at(last.started_at)}) was deferred, {why}; the next reconcile checks them, "
+            "or run `hotstar-sync reconcile`",
+        )
+    ]
+
+
 def _stale(history: History, limits: Limits) -> list[Finding]:
     since = history.stale_since
     if not history.stale_rows or since is None or history.now - since <= limits.stale_after:
@@ -348,7 +385,14 @@ def _summary(history: History) -> Finding:
                 f"its count probe found drift {probe['drift']:+} (API {probe['api_total']:,}, "
                 f"mirror {probe['mirror_total']:,})"
             )
-            if probe.get("fell_back"):  # what the reconcile did is its own run's
+            if probe.get("deferred"):
+                why = (
+                    "the search index was still settling"
+                    if probe.get("settling")
+                    else "a walk did not verify"
+                )
+                parts.append(f"{found}: deferred to the next run, {why}")
+            elif probe.get("fell_back"):  # what the reconcile did is its own run's
                 parts.append(f"{found}, too far to narrow down: a reconcile ran instead")
             else:
                 parts.append(
@@ -377,6 +421,7 @@ def evaluate(history: History, limits: Limits | None = None) -> HealthReport:
         _stuck(history, limits)
         + _daily(history, limits)
         + _passes(history, limits)
+        + _unchecked(history, limits)
         + _stale(history, limits)
     )
     return HealthReport(tuple(found) or (_summary(history),))
@@ -468,6 +513,20 @@ _LAST_PASS = (
     " ORDER BY started_at DESC, id DESC LIMIT 1"
 )
 _RUNNING = _COLUMNS + "WHERE " + _OF_TYPE + "status = 'running' ORDER BY id"
+# When the type's deletions were last checked: a complete pass, or a daily sync whose count
+# probe was neither deferred nor replaced by a reconcile (refused: a person was told).
+_DELETIONS_CHECKED = """
+SELECT max(at) AS checked FROM (
+  SELECT completed_at AS at FROM hotstar_sync_log
+  WHERE content_type = %(type)s AND sync_type = ANY(%(passes)s) AND status = 'completed'
+  UNION ALL
+  SELECT started_at FROM hotstar_sync_log
+  WHERE content_type = %(type)s AND sync_type = 'daily' AND status IN ('completed', 'refused')
+    AND jsonb_typeof(details -> 'probe') = 'object'
+    AND (details -> 'probe' ->> 'deferred') IS DISTINCT FROM 'true'
+    AND (details -> 'probe' ->> 'fell_back') IS DISTINCT FROM 'true'
+) t
+"""
 # Whether any session holds the job lock (a bigint advisory key: high and low 32 bits).
 _JOB_RUNNING = """
 SELECT EXISTS (
@@ -510,9 +569,11 @@ def _read_type(
     stale: dict[str, Any] | None,
 ) -> History:
     params = {"type": kind, "passes": list(PASS_TYPES)}
+    checked = cur.execute(_DELETIONS_CHECKED, params).fetchone()
     return History(
         now,
         True,
+        deletions_checked=checked["checked"] if checked else None,
         stale_rows=int(stale["rows"]) if stale else 0,
         stale_since=stale["since"] if stale else None,
         last_daily=_row(cur.execute(_LAST_DAILY, params).fetchone()),
