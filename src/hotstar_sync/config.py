@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         default=5, ge=0, description="Retries of one request before the run fails."
     )
     page_size: int = Field(default=1000, ge=1, le=1000, description="Items per request.")
+    max_body_mb: float = Field(
+        default=64,
+        gt=0,
+        description="The largest answer taken, decoded (a page of 1,000 items is ~2.5 MB).",
+    )
     country_code: str = Field(default="in", min_length=1)
     platform_code: str = Field(default="ANDROID", min_length=1)
     region_code: str = Field(default="DL", min_length=1)

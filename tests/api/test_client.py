@@ -248,7 +248,7 @@ def test_an_error_body_echoing_the_token_does_not_carry_its_signature(api):
         client.search("/movie/search", {"offset": 0, "size": 1})
     (token,) = issued
     assert token.value.split("~hmac=")[1] not in str(caught.value)
-    assert "hmac=[redacted]" in str(caught.value)
+    assert "[redacted]" in str(caught.value)
 
 
 def test_an_error_inside_a_200_envelope_is_retried_not_taken_for_an_empty_window(api):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hotstar_sync.api.token import make_token
-from hotstar_sync.ops.alerts import REDACTED, redact
+from hotstar_sync.redact import REDACTED, redact
 from tests.ops.conftest import add_run, cli, utc
 
 SECRET = "5e" * 16
@@ -146,6 +146,13 @@ def test_without_alert_urls_nothing_is_sent_and_it_says_so(log_db: str) -> None:
         "st=1700000000~exp=1700002000~acl=/*~hmac=0a1b2c",
         "hdnea=st=1~exp=2~acl=/*~hmac=ABCDEF0123",
         "hmac=deadbeef",
+        # As an error body may echo it: percent-encoded (once, twice, either case) and
+        # JSON-escaped.
+        "hdnea=st%3D1~exp%3D2~acl%3D%2F%2A~hmac%3D" + "ab" * 32,
+        "st%3D1%7Eexp%3D2%7Eacl%3D%2F%2A%7Ehmac%3d" + "AB" * 32,
+        "hdnea%3Dst%253D1~exp%253D2~hmac%253D" + "cd" * 32,
+        "st\\u003d1\\u007eexp\\u003d2\\u007ehmac\\u003d" + "ef" * 32,
+        "hmac\\\\u003d" + "01" * 32,
     ],
 )
 def test_redact_removes_any_token_form(text: str) -> None:

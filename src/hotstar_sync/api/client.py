@@ -23,7 +23,6 @@ surfaces as `RetriesExhaustedError`. The client knows no database.
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -205,12 +204,18 @@ class PartnerClient:
                 # The body goes to the caller, not into the response: an httpx response and
                 # its stream refer to each other, so a body kept there (~2.4 MB a page) would
                 # live until the garbage collector's next run, which a pass keeps rare.
-                chunks = []
-                for chunk in response.iter_bytes():
+                chunks, size, cap = [], 0, self._settings.max_body_mb * 1e6
+                for chunk in response.iter_bytes():  # decoded: gzip inflated as it comes
                     chunks.append(chunk)
+                    size += len(chunk)
                     # httpx's timeout bounds each read; this bounds the whole answer.
                     if time.monotonic() - started > limit:
                         raise SlowResponseError(f"{path}: no whole answer within {limit:g} s")
+                    if size > cap:  # a gzip bomb, or a proxy gone mad: not a search answer
+                        raise MalformedAnswerError(
+                            f"{path}: answer over {self._settings.max_body_mb:g} MB decoded "
+                            "(HOTSTAR_MAX_BODY_MB); read no further"
+                        )
                 body = b"".join(chunks)
         except httpx.TimeoutException as exc:
             raise SlowResponseError(f"{path}: no answer within {limit:g} s") from exc
@@ -241,8 +246,9 @@ class PartnerClient:
         if status >= 500:
             raise ServerError(f"{path}: HTTP {status}")
         if status != 200:
+            said = _short_body(body, self._tokens.scrub)
             raise ApiError(
-                f"{path} {_describe(query)}: HTTP {status}: {_short_body(body)}",
+                f"{path} {_describe(query)}: HTTP {status}: {said}",
                 path=path,
                 status=status,
             )
@@ -262,7 +268,7 @@ class PartnerClient:
                 )
             raise ApiError(
                 f"{path} {_describe(query)}: HTTP 200 with statusCodeValue {inner}: "
-                f"{_short_body(body)}",
+                f"{_short_body(body, self._tokens.scrub)}",
                 path=path,
                 status=inner,
             )
@@ -371,11 +377,8 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-#: A token's signature, should an error body echo the request's headers back.
-_SIGNATURE = re.compile(r"hmac=[0-9a-fA-F]+")
-
-
-def _short_body(body: bytes) -> str:
-    """The start of an error body, for the message (and so the sync log): one line."""
+def _short_body(body: bytes, scrub: Callable[[str], str]) -> str:
+    """The start of an error body, for the message (and so the sync log): one line, without
+    the token or the secret should the body echo them (`TokenProvider.scrub`)."""
     text = body.decode(errors="replace").strip().replace("\n", " ")
-    return _SIGNATURE.sub("hmac=[redacted]", text)[:200] or "(empty body)"
+    return scrub(text)[:200] or "(empty body)"

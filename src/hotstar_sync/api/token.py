@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hotstar_sync.redact import redact
+
 ACL = "/*"
 #: A token starts this long before our clock's now: an edge whose clock runs behind ours
 #: (by up to this much) would otherwise find it "not yet valid" and answer 403. It ends
@@ -98,6 +100,10 @@ class TokenProvider:
         self._on_new_token = on_new_token
         self._token: Token | None = None
         self._lock = threading.Lock()
+
+    def scrub(self, text: str) -> str:
+        """`text` without any token or this provider's secret (`redact`)."""
+        return redact(text, [self._key.hex()])
 
     def current(self) -> Token:
         with self._lock:

@@ -8,7 +8,6 @@ in the sync log could have come from anywhere.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,11 +16,7 @@ import apprise
 from hotstar_sync.config import Settings
 from hotstar_sync.errors import HotstarSyncError
 from hotstar_sync.ops.health import HealthReport, Level
-
-REDACTED = "[redacted]"
-#: An EdgeAuth token (`st=...~exp=...~acl=...~hmac=<hex>`), or any part of one that
-#: carries its signature.
-_TOKEN = re.compile(r"(?:(?:st|exp|acl|hdnea)=[^\s~]*~)*hmac=[0-9a-fA-F]+", re.IGNORECASE)
+from hotstar_sync.redact import redact
 
 _NOTIFY_TYPE = {
     Level.WARNING: apprise.NotifyType.WARNING,
@@ -53,15 +48,6 @@ def secrets_of(settings: Settings) -> list[str]:
     except HotstarSyncError:
         return []  # no usable secret is configured, so there is none to leak
     return [key.hex()]
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` without any token, and without any of `secrets` (case-insensitive)."""
-    text = _TOKEN.sub(REDACTED, text)
-    for secret in secrets:
-        if secret:
-            text = re.sub(re.escape(secret), REDACTED, text, flags=re.IGNORECASE)
-    return text
 
 
 def build_alert(report: HealthReport, secrets: Iterable[str]) -> Alert | None:

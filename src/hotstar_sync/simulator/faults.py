@@ -19,9 +19,22 @@ from hotstar_sync.simulator.config import FaultSettings
 #: error: HTTP 503 · slow: the answer comes after `slow_seconds` · drop: the connection
 #: closes in the middle of the body · rate_limit: HTTP 429 · forbidden: HTTP 403 as if the
 #: edge refused this machine · items_null, items_object: a 200 whose `items` is null or {}
-#: · absurd_total: a 200 whose totalResults is 10^12.
+#: · absurd_total: a 200 whose totalResults is 10^12 · echo_plain, echo_percent, echo_json: a
+#: gateway's HTTP 400 whose body echoes the request's token, as sent, percent-encoded or
+#: JSON-escaped · gzip_bomb: a 200 of ~5 MB gzip that inflates to 1 GiB.
 FaultKind = Literal[
-    "error", "slow", "drop", "rate_limit", "forbidden", "items_null", "items_object", "absurd_total"
+    "error",
+    "slow",
+    "drop",
+    "rate_limit",
+    "forbidden",
+    "items_null",
+    "items_object",
+    "absurd_total",
+    "echo_plain",
+    "echo_percent",
+    "echo_json",
+    "gzip_bomb",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import math
 import threading
 import time
+import urllib.parse
+import zlib
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -45,6 +48,32 @@ ODD_ENVELOPES: dict[str, Callable[[bytes, dict[str, Any]], tuple[bytes, dict[str
     "items_object": lambda items, results: (b"{}", results),
     "absurd_total": lambda items, results: (items, results | {"totalResults": 10**12}),
 }
+
+
+#: A gateway's 400 echoing the request's token, in the encodings such bodies carry.
+ECHOES: dict[str, Callable[[str], bytes]] = {
+    "echo_plain": lambda token: f"bad request; headers: hdnea={token}".encode(),
+    "echo_percent": lambda token: (
+        f"bad request: GET /search?hdnea={urllib.parse.quote(token, safe='')}".encode()
+    ),
+    "echo_json": lambda token: (
+        b'{"error":"bad request","headers":{"hdnea":"'
+        + token.replace("=", "\\u003d").replace("~", "\\u007e").encode()
+        + b'"}}'
+    ),
+}
+#: What the gzip bomb inflates to: an envelope that never ends.
+BOMB_BYTES = 1 << 30
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """~5 MB of gzip that inflates to BOMB_BYTES (made once, in about a second)."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    head = b'{"body":{"results":{"items":['
+    parts, blank = [packer.compress(head)], b" " * (1 << 20)
+    parts += [packer.compress(blank) for _ in range((BOMB_BYTES - len(head)) >> 20)]
+    return b"".join([*parts, packer.flush()])
 
 
 class JSONBytes(Response):
@@ -225,6 +254,12 @@ class Simulator:
             return error(429, "rate limit exceeded (simulated)", {"Retry-After": "1"})
         if fault == "forbidden":
             return error(403, "forbidden (simulated)")
+        if fault in ECHOES:
+            body = ECHOES[fault](request.headers.get("hdnea", ""))
+            return Response(body, status_code=400, media_type="text/plain")
+        if fault == "gzip_bomb":
+            bomb = await asyncio.to_thread(gzip_bomb)
+            return JSONBytes(bomb, headers={"Content-Encoding": "gzip"})
         if self.faults.churn_due():
             self.catalog.churn(self.faults.settings.churn_items, content_type)
         total, page = coll.search(query)
