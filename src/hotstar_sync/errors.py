@@ -121,6 +121,11 @@ class JobLockedError(HotstarSyncError):
     exit_code = 3
 
 
+class JobLockLostError(JobLockedError):
+    """This job lost the job lock (its connection was closed) and another job took it or
+    ran meanwhile: it stops before writing anything more."""
+
+
 class DeletionGuardError(HotstarSyncError):
     """A pass would soft-delete more than the guard allows; nothing was deleted."""
 

@@ -108,7 +108,7 @@ def test_a_content_id_served_twice_is_one_item_and_reported(db_url):
         key = f"{content_id}#id={twin.item['id']}"
         assert held[key] == (
             f"contentId: {content_id} served twice in one answer "
-            f"(ids {truth.items[content_id].item['id']} and {twin.item['id']}); the first is kept"
+            f"(ids {truth.items[content_id].item['id']} and {twin.item['id']}); the lower id is kept"
         )
 
 

@@ -64,10 +64,18 @@ def test_kill_9_mid_ingest_then_resume_ends_exact_with_little_refetching(db_url)
     assert report.resumed and report.status == "completed"
     assert_mirror_matches(db_url, truth)
     with psycopg.connect(db_url) as conn:
-        runs = conn.execute("SELECT id, status, items_added FROM hotstar_sync_log").fetchall()
-    assert runs == [(report.run_id, "completed", 24_000 - config.malformed)]
+        runs = conn.execute(
+            "SELECT id, status, items_added, total_items_fetched, api_requests_made"
+            " FROM hotstar_sync_log"
+        ).fetchall()
+    ((run_id, status, added, fetched, requests),) = runs
+    assert (run_id, status, added) == (report.run_id, "completed", 24_000 - config.malformed)
     # A fresh pass needs about 26 requests; the resumed one skipped the finished windows.
     assert report.requests <= 26 - 2 * 9 + 4
+    # Both attempts count alike: the killed one's pages are in the items fetched, and so
+    # are its requests (booked with each page), a page of at most 1,000 items a request.
+    assert fetched > 24_000 and requests > report.requests
+    assert requests >= fetched / 1_000
 
 
 def test_sigterm_mid_ingest_marks_the_run_failed_then_resume_ends_exact(db_url):

@@ -239,3 +239,16 @@ def test_a_content_type_description_is_checked() -> None:
         ContentType("x", "/x/search", "x", (Column("contentId", "content_id", "text"),))
     assert MOVIE.id_column == "content_id"
     assert {c.column for c in MOVIE.json_columns} >= {"genre", "lang_objs", "channel_object"}
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_a_content_id_served_under_two_ids_keeps_the_lower_whichever_comes_first(
+    order: tuple[int, int],
+) -> None:
+    twins = [movie(id=7, title="The original"), movie(id=900, title="Twin of 7")]
+    rows, rejects = prepare(MOVIE, [twins[i] for i in order], NOW)
+    (row,) = rows
+    assert orjson.loads(row[row_columns(MOVIE).index("raw_response")]) == twins[0]
+    (reject,) = rejects
+    assert reject.item_key == f"{twins[1]['contentId']}#id=900"
+    assert reject.reason.endswith("(ids 7 and 900); the lower id is kept")

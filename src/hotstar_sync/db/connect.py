@@ -79,3 +79,14 @@ def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
             f"cannot connect to the source database: {reason}",
             hint="check DATABASE_URL, or unset it to use the embedded PostgreSQL",
         ) from exc
+
+
+def lost_hint(exc: psycopg.Error) -> str | None:
+    """The hint for an error that means the database connection is gone (a restart,
+    idle_session_timeout, a pooler, pg_terminate_backend), or None for any other error."""
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return (
+            "the connection to the database was lost (a restart, idle_session_timeout, a "
+            "pooler, pg_terminate_backend); the next run takes up where this one stopped"
+        )
+    return None

@@ -15,6 +15,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from hotstar_sync.db.connect import lost_hint
+from hotstar_sync.db.runs import WRITING
 from hotstar_sync.errors import DatabaseError, DeletionGuardError
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.guard import DeletionBudget
@@ -92,6 +94,7 @@ def _run(
 ) -> tuple[Any, ...]:
     try:
         with conn.transaction(), conn.cursor() as cur:
+            cur.execute(WRITING)
             cur.execute(statement, params)
             row = cur.fetchone()
             assert row is not None
@@ -100,7 +103,8 @@ def _run(
             return tuple(row)
     except psycopg.Error as exc:
         raise DatabaseError(
-            f"cannot {doing} for run {params['run']}: {exc.diag.message_primary or exc}"
+            f"cannot {doing} for run {params['run']}: {exc.diag.message_primary or exc}",
+            hint=lost_hint(exc),
         ) from exc
 
 
@@ -189,6 +193,7 @@ def resolve_quarantined(conn: Conn, kind: ContentType, keys: Collection[str]) ->
         return
     try:
         with conn.transaction():
+            conn.execute(WRITING)
             conn.execute(
                 "UPDATE hotstar_quarantine SET resolved_at = now()"
                 " WHERE content_type = %s AND item_key = ANY(%s) AND resolved_at IS NULL",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hotstar_sync.db.connect import connect
-from hotstar_sync.errors import DatabaseError, JobLockedError
+from hotstar_sync.errors import DatabaseError, JobLockedError, JobLockLostError
 from hotstar_sync.model import CONTENT_TYPES
 from hotstar_sync.model.windows import ItemMark, Window, WindowResult
 
@@ -34,27 +35,74 @@ JOB_LOCK_KEY = 0x6873796E63
 Conn = psycopg.Connection[Any]
 
 
-@contextmanager
-def job_lock(url: str) -> Iterator[Conn]:
-    """Hold the database's job lock; raise `JobLockedError` if another job has it."""
-    conn = connect(url, autocommit=True)
-    try:
+#: Held (shared) by every transaction that writes the mirror; a job taking the job lock
+#: takes it exclusively once, so a page still in flight from a job that lost its lock
+#: commits or rolls back before the new job writes anything.
+WRITE_LOCK_KEY = JOB_LOCK_KEY + 1
+#: The first statement of a write transaction.
+WRITING = f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK_KEY})"
+#: How often a job checks its lock between writes (`JobLock`).
+HEARTBEAT_SECONDS = 2.0
+_TAKE = "SELECT pg_try_advisory_lock(%(key)s)"
+# Whether this very connection holds the job lock (a bigint advisory key: high, low 32 bits).
+_HELD = """
+SELECT EXISTS (
+  SELECT FROM pg_locks
+  WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid = pg_backend_pid()
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND classid::bigint = (%(key)s::bigint >> 32) & 4294967295
+    AND objid::bigint = %(key)s::bigint & 4294967295
+)
+"""
+_RUNNING = "SELECT id, pid, hostname FROM hotstar_sync_log WHERE status = 'running'"
+_ABANDON = """
+UPDATE hotstar_sync_log SET status = 'abandoned', completed_at = now(),
+  duration_seconds = extract(epoch FROM now() - started_at)::int
+WHERE status = 'running' AND id = ANY(%(ids)s)
+RETURNING id, content_type, sync_type, started_at
+"""
+# Since `run` began: a run of another job, or `run` no longer ours (marked abandoned, or
+# resumed by another process).
+_OTHERS_SINCE = """
+SELECT EXISTS (SELECT FROM hotstar_sync_log WHERE id > %(run)s AND pid IS DISTINCT FROM %(pid)s)
+    OR NOT EXISTS (SELECT FROM hotstar_sync_log WHERE id = %(run)s AND status = 'running'
+                   AND pid = %(pid)s AND hostname = %(host)s)
+"""
+
+
+class JobLock:
+    """The database's job lock (a session advisory lock), held on a connection of its own,
+    which also writes the sync log (autocommit).
+
+    The lock lives as long as that connection, which a server may close at any time
+    (idle_session_timeout, a pooler, a restart, pg_terminate_backend). So every write of a
+    job is preceded by `ensure`: it checks that the connection still holds the lock, and if
+    not, takes it again on a new connection, unless another job has run since this job's
+    first run began (then `JobLockLostError`, before anything more is written). Two jobs
+    never write one mirror at once.
+
+    A heartbeat (`HEARTBEAT_SECONDS`) runs the same check between writes, so the connection
+    never idles long enough for idle_session_timeout to close it, and a lock lost otherwise
+    is taken again within seconds, before a second job can take it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn = connect(url, autocommit=True)
+        self.first_run: int | None = None  # this job's first run, once it has one
+        self._mutex = threading.Lock()  # page writers and the heartbeat call `ensure`
+        self._lost: JobLockLostError | None = None
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def take(self) -> None:
+        """Take the lock, and mark abandoned the runs left 'running' by dead processes; raise
+        `JobLockedError` if another job has it."""
         try:
-            locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (JOB_LOCK_KEY,)).fetchone()
+            locked = self.conn.execute(_TAKE, {"key": JOB_LOCK_KEY}).fetchone()
             if locked and locked[0]:
-                left = conn.execute(
-                    "UPDATE hotstar_sync_log SET status = 'abandoned', completed_at = now(),"
-                    " duration_seconds = extract(epoch FROM now() - started_at)::int"
-                    " WHERE status = 'running' RETURNING id, content_type, sync_type, started_at"
-                ).fetchall()
-                for run_id, kind, sync_type, started in left:
-                    log.warning(
-                        "run marked abandoned: its process ended without finishing",
-                        run=run_id,
-                        type=kind,
-                        sync_type=sync_type,
-                        started_at=started.isoformat(timespec="seconds"),
-                    )
+                # Wait for any page a job that lost the lock still has in flight.
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                _abandon_dead(self.conn)
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"cannot take the job lock: {exc.diag.message_primary or exc}",
@@ -65,9 +113,121 @@ def job_lock(url: str) -> Iterator[Conn]:
                 "another hotstar-sync job is running on this database",
                 hint="wait for it to finish; `hotstar-sync status` shows it",
             )
-        yield conn
+
+    def start_heartbeat(self, seconds: float = HEARTBEAT_SECONDS) -> None:
+        self._heartbeat = threading.Thread(
+            target=self._beat, args=(seconds,), name="job-lock-heartbeat", daemon=True
+        )
+        self._heartbeat.start()
+
+    def _beat(self, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            try:
+                self.ensure()
+            except JobLockLostError:
+                return  # kept: the next write raises it
+            except DatabaseError as exc:  # the server is away: the next beat tries again
+                log.warning("job lock heartbeat failed", error=exc.message)
+
+    def ensure(self) -> None:
+        """Before a write: the lock is still this job's, or taken again (see the class)."""
+        with self._mutex:
+            if self._lost is not None:
+                raise self._lost
+            try:
+                held = self.conn.execute(_HELD, {"key": JOB_LOCK_KEY}).fetchone()
+                if held and held[0]:
+                    return
+                reason = "its connection no longer holds it"
+            except psycopg.Error as exc:  # the connection is gone
+                reason = (
+                    f"its connection was lost ({exc.diag.message_primary or type(exc).__name__})"
+                )
+            self._retake(reason)
+
+    def _retake(self, reason: str) -> None:
+        with suppress(psycopg.Error):
+            self.conn.close()
+        conn = connect(self.url, autocommit=True)
+        try:
+            taken = conn.execute(_TAKE, {"key": JOB_LOCK_KEY}).fetchone()
+            others = self.first_run is not None and conn.execute(
+                _OTHERS_SINCE, {"run": self.first_run, "pid": os.getpid(), "host": _host()}
+            ).fetchone() == (True,)
+        except psycopg.Error as exc:
+            conn.close()
+            raise DatabaseError(
+                f"lost the job lock ({reason}) and cannot take it again: "
+                f"{exc.diag.message_primary or exc}"
+            ) from exc
+        if not taken or not taken[0] or others:
+            conn.close()
+            self._lost = JobLockLostError(
+                f"this job lost the database's job lock ({reason}), and another job "
+                + ("holds it now" if not taken or not taken[0] else "has run meanwhile")
+                + "; it stopped before writing anything more",
+                hint="the other job's runs are in `hotstar-sync status`; this one's next "
+                "run takes up where it stopped",
+            )
+            raise self._lost
+        self.conn = conn
+        log.warning("job lock taken again", reason=reason)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+        with self._mutex:
+            self.conn.close()
+
+
+def _abandon_dead(conn: Conn) -> None:
+    """Mark abandoned the runs left 'running' whose process is gone: a run recorded on this
+    host by a process that is still alive is left alone (it may have lost its lock and will
+    notice before its next write); one recorded on another host is judged by the lock."""
+    host = _host()
+    dead = [
+        run_id
+        for run_id, pid, hostname in conn.execute(_RUNNING).fetchall()
+        if not (hostname == host and pid is not None and _alive(pid))
+    ]
+    for run_id, kind, sync_type, started in conn.execute(_ABANDON, {"ids": dead}).fetchall():
+        log.warning(
+            "run marked abandoned: its process ended without finishing",
+            run=run_id,
+            type=kind,
+            sync_type=sync_type,
+            started_at=started.isoformat(timespec="seconds"),
+        )
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` is another live hotstar-sync process on this host."""
+    if pid == os.getpid():
+        return False  # an earlier job of this very process left it: it is not running
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, someone else's
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"hotstar" in cmdline.read()  # not a pid reused by something else
+    except OSError:
+        return True
+
+
+@contextmanager
+def job_lock(url: str) -> Iterator[JobLock]:
+    """Hold the database's job lock; raise `JobLockedError` if another job has it."""
+    lock = JobLock(url)
+    try:
+        lock.take()
+        lock.start_heartbeat()
+        yield lock
     finally:
-        conn.close()
+        lock.close()
 
 
 @dataclass(frozen=True)
@@ -131,8 +291,10 @@ def finish_run(
     incomplete_windows: list[str] | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Close a run; its item counts were kept up to date page by page by the writer."""
-    _one(
+    """Close a run; its item counts were kept up to date page by page by the writer. A run
+    another process has taken over since (resumed it) is not this job's to close:
+    `JobLockLostError`."""
+    row = _one(
         conn,
         "UPDATE hotstar_sync_log SET status = %s, completed_at = now(),"
         " duration_seconds = extract(epoch FROM now() - started_at)::int,"
@@ -146,7 +308,8 @@ def finish_run(
         "   WHERE last_run_id = hotstar_sync_log.id),"
         " details = coalesce(details, '{}'::jsonb) || %s::jsonb"
         + _stale_rows(run)
-        + " WHERE id = %s RETURNING id",
+        + " WHERE id = %s AND (pid IS NULL OR pid = %s) AND (hostname IS NULL OR hostname = %s)"
+        " RETURNING id",
         (
             status,
             requests,
@@ -156,8 +319,16 @@ def finish_run(
             Jsonb(incomplete_windows) if incomplete_windows else None,
             Jsonb(details or {}),
             run.id,
+            os.getpid(),
+            _host(),
         ),
+        required=False,
     )
+    if not row:
+        raise JobLockLostError(
+            f"run {run.id} was taken over by another process meanwhile; its end as {status} "
+            "was not recorded"
+        )
 
 
 def _stale_rows(run: Run) -> str:

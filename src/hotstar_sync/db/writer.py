@@ -28,7 +28,7 @@ import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 import psycopg
@@ -36,6 +36,8 @@ import structlog
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from hotstar_sync.db.connect import lost_hint
+from hotstar_sync.db.runs import WRITING, JobLock
 from hotstar_sync.errors import DatabaseError, DeletionGuardError
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.guard import DeletionBudget
@@ -101,6 +103,7 @@ class _Sql:
                 sql.SQL("{} {}").format(i, sql.SQL(t)) for i, t in zip(idents, types, strict=True)
             ),
         )
+        stage = sql.SQL(WRITING + "; ") + stage
         self.begin = stage
         # raw_response (~3 KB of jsonb) is compressed on every insert; lz4 does it several
         # times faster than the default pglz (+20-40% pages/s measured by bench_writer.py).
@@ -401,7 +404,8 @@ UPDATE hotstar_sync_log SET
   items_updated = COALESCE(items_updated, 0) + %(updated)s,
   items_deleted = COALESCE(items_deleted, 0) + %(deleted)s,
   items_restored = COALESCE(items_restored, 0) + %(restored)s,
-  items_quarantined = COALESCE(items_quarantined, 0) + %(quarantined)s
+  items_quarantined = COALESCE(items_quarantined, 0) + %(quarantined)s,
+  api_requests_made = COALESCE(api_requests_made, 0) + %(requests)s
 WHERE id = %(run)s
 RETURNING id
 """
@@ -416,6 +420,14 @@ ON CONFLICT (run_id, window_key) DO UPDATE SET
   items_seen = EXCLUDED.items_seen, requests = EXCLUDED.requests,
   completed_at = EXCLUDED.completed_at
 """
+
+
+class RequestBook(Protocol):
+    """A run's API requests not yet in its row (`jobs.session.RequestBook`)."""
+
+    def take(self) -> int: ...
+
+    def give_back(self, count: int) -> None: ...
 
 
 class _Refused(Exception):
@@ -445,16 +457,24 @@ class PageWriter:
         content_type: ContentType,
         run_id: int,
         guard: DeletionBudget | None = None,
+        lock: JobLock | None = None,
+        book: RequestBook | None = None,
     ):
         self.conn = conn
         self.content_type = content_type
         self.run_id = run_id
+        #: The job lock, checked (or taken again) before each page commits: a job that lost
+        #: it to another job writes nothing more (`db.runs.JobLock`).
+        self.lock = lock
+        #: The run's requests, added to its row with each page (`jobs.session.RequestBook`).
+        self.book = book
         #: The run's deletion guard: a page whose deletions (items served UNPUBLISHED or
         #: expired) would pass it commits nothing and raises `DeletionGuardError`.
         self.guard = guard
         self._sql = _statements(content_type)
         self._key_index = row_columns(content_type).index(content_type.id_column)
         self._lz4: bool | None = None  # whether the server was built with lz4; asked once
+        self._booked = 0  # requests the page at hand booked (given back if it fails)
 
     def write_page(
         self,
@@ -474,6 +494,22 @@ class PageWriter:
         `now` stamps last_synced_at, deleted_at, the change log and the quarantine; by
         default the transaction's time on the server.
         """
+        self._booked = 0
+        try:
+            return self._write_page(rows, rejects, checkpoint, now, settled)
+        except BaseException:
+            if self.book is not None:  # the page's requests go with the run's next page
+                self.book.give_back(self._booked)
+            raise
+
+    def _write_page(
+        self,
+        rows: Sequence[Row],
+        rejects: Sequence[Reject],
+        checkpoint: Checkpoint | None,
+        now: datetime | None,
+        settled: Collection[str],
+    ) -> PageCounts:
         kind = self.content_type
         if self.conn.info.transaction_status != TransactionStatus.IDLE:
             raise DatabaseError(
@@ -516,12 +552,15 @@ class PageWriter:
                     unchanged=counts.unchanged + len(rows) - len(unique),
                     quarantined=counts.quarantined + len(rejects),
                 )
-                self._count(cur, params, counts, fetched=len(rows) + len(rejects))
+                self._booked = self._count(cur, params, counts, fetched=len(rows) + len(rejects))
                 if checkpoint is not None:
                     self._checkpoint(cur, params, checkpoint)
+                if self.lock is not None:
+                    self.lock.ensure()  # JobLockLostError rolls the page back
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"cannot write a page of {kind.name} items for run {self.run_id}: {_reason(exc)}",
+                hint=lost_hint(exc),
                 content_type=kind.name,
                 run_id=self.run_id,
             ) from exc
@@ -624,14 +663,17 @@ class PageWriter:
 
     def _count(
         self, cur: psycopg.Cursor[Any], params: dict[str, Any], counts: PageCounts, fetched: int
-    ) -> None:
-        cur.execute(_SYNC_LOG, params | asdict(counts) | {"fetched": fetched})
+    ) -> int:
+        """The page's counts into the run's row; returns the requests booked with them."""
+        requests = self.book.take() if self.book is not None else 0
+        cur.execute(_SYNC_LOG, params | asdict(counts) | {"fetched": fetched, "requests": requests})
         if cur.fetchone() is None:
             raise DatabaseError(
                 f"run {self.run_id} is not in hotstar_sync_log; nothing was written",
                 content_type=self.content_type.name,
                 run_id=self.run_id,
             )
+        return requests
 
     def _checkpoint(
         self, cur: psycopg.Cursor[Any], params: dict[str, Any], checkpoint: Checkpoint

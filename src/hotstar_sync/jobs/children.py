@@ -195,5 +195,6 @@ def refresh(
     if not guard.take(report.would_vanish):
         report.refused = True
         return report
+    s.lock.ensure()
     report.vanished = vanish(s.conn, kind, run.id, candidates)
     return report

@@ -175,7 +175,9 @@ class _Writers:
         info = first.conn.info
         for _ in range(count - 1):
             conn = stack.enter_context(connect(info.dsn, password=info.password or None))
-            self._free.put(type(first)(conn, first.content_type, first.run_id, first.guard))
+            self._free.put(
+                type(first)(conn, first.content_type, first.run_id, first.guard, first.lock)
+            )
 
     def write(self, prepared: _Prepared) -> PageCounts:
         writer = self._free.get()

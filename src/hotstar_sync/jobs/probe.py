@@ -262,6 +262,7 @@ def probe(
         report.refused = True
     else:
         held = set(quarantined(s.conn, kind))
+        s.lock.ensure()
         resolve_quarantined(s.conn, kind, candidates & held)
         report.vanished = vanish(s.conn, kind, run.id, candidates - held)
     report.requests = s.client.stats.requests - requests_before

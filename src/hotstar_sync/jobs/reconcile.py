@@ -158,6 +158,7 @@ def run_reconcile(
                 if stray:  # no startDate in the mirror: only a whole second pass could tell
                     log.warning("rows without a startDate kept", rows=len(stray))
                     candidates -= stray
+            s.lock.ensure()
             expired, _ = expire_and_restore(s.conn, kind, run.id, time.time(), guard)
         except DeletionGuardError as exc:  # items served UNPUBLISHED or expired, en masse
             held = exc
@@ -175,6 +176,7 @@ def run_reconcile(
             log.warning("deletion guard refused", would_vanish=would, live=live)
         else:
             status = "completed"
+            s.lock.ensure()
             vanished = vanish(s.conn, kind, run.id, candidates)
         s.finish(run, status, unverified or None, details)
     return ReconcileReport(
@@ -208,6 +210,7 @@ def _reconcile_children(
             report = children.refresh(
                 s, run, kind, parents, everything=True, guard=guard, progress=progress
             )
+            s.lock.ensure()
             expired, _ = expire_and_restore(s.conn, kind, run.id, time.time(), guard)
         except DeletionGuardError as exc:  # items served UNPUBLISHED or expired, en masse
             report = children.ChildrenReport(len(parents), True, PageCounts(), refused=True)

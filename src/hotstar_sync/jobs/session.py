@@ -4,9 +4,10 @@ of the session), and the bookkeeping of its runs in hotstar_sync_log."""
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -20,10 +21,24 @@ from hotstar_sync.config import Settings
 from hotstar_sync.db import schema
 from hotstar_sync.db.connect import connect, database_url
 from hotstar_sync.db.lifecycle import live_rows
-from hotstar_sync.db.runs import Conn, Run, finish_run, job_lock, resumable_run, start_run
+from hotstar_sync.db.runs import (
+    Conn,
+    JobLock,
+    Run,
+    finish_run,
+    job_lock,
+    resumable_run,
+    start_run,
+)
 from hotstar_sync.db.tokens import record_token
 from hotstar_sync.db.writer import PageCounts, PageWriter
-from hotstar_sync.errors import DatabaseError, FatalError, HotstarSyncError, Terminated
+from hotstar_sync.errors import (
+    DatabaseError,
+    FatalError,
+    HotstarSyncError,
+    JobLockLostError,
+    Terminated,
+)
 from hotstar_sync.jobs.pipeline import PassTotals, run_pass
 from hotstar_sync.model.content import ContentType
 from hotstar_sync.model.guard import DeletionBudget
@@ -59,16 +74,46 @@ class PassResult:
         return [r.window.key for r in self.scanner.unverified]
 
 
+class RequestBook:
+    """The requests of one run not yet added to its `api_requests_made`. Page writers take
+    them with each page (in the page's transaction, given back if it rolls back), and the
+    run's end takes the rest: a run killed, then resumed, counts every attempt's requests
+    as it counts every attempt's items fetched."""
+
+    def __init__(self, requests: Callable[[], int]) -> None:
+        self._requests = requests
+        self._booked = requests()
+        self._mutex = threading.Lock()  # two page writers
+
+    def take(self) -> int:
+        with self._mutex:
+            now = self._requests()
+            taken, self._booked = now - self._booked, now
+            return taken
+
+    def give_back(self, count: int) -> None:
+        with self._mutex:
+            self._booked -= count
+
+
 class Session:
     def __init__(
-        self, settings: Settings, lock_conn: Conn, conn: Conn, client: PartnerClient
+        self, settings: Settings, lock: JobLock, conn: Conn, client: PartnerClient
     ) -> None:
         self.settings = settings
-        self.lock_conn = lock_conn  # autocommit: sync-log rows are visible at once
+        #: The job lock; every write is preceded by `lock.ensure()` (`db.runs.JobLock`).
+        self.lock = lock
         self.conn = conn  # the writer's: one transaction per page
         self.client = client
-        # Client counters when each run started: a session's runs share one client.
-        self._marks: dict[int, tuple[int, int]] = {}
+        # A session's runs share one client: each run's errors start at an index of its
+        # errors, and its requests are booked into its row page by page (`RequestBook`).
+        self._errors: dict[int, int] = {}
+        self._books: dict[int, RequestBook] = {}
+
+    @property
+    def lock_conn(self) -> Conn:
+        """The lock's connection (autocommit): sync-log rows are visible at once."""
+        return self.lock.conn
 
     def reset(self) -> None:
         """After a failed run: no transaction of it is left open on the session's writer
@@ -87,14 +132,18 @@ class Session:
         from_update_date: int | None = None,
         to_update_date: int | None = None,
     ) -> Run:
+        self.lock.ensure()
         run = resumable_run(self.lock_conn, sync_type, kind.name) if resume else None
-        return run or start_run(
+        run = run or start_run(
             self.lock_conn,
             sync_type,
             kind.name,
             from_update_date=from_update_date,
             to_update_date=to_update_date,
         )
+        if self.lock.first_run is None or run.id < self.lock.first_run:
+            self.lock.first_run = run.id
+        return run
 
     def scan(
         self,
@@ -141,7 +190,7 @@ class Session:
                 seen.update(str(key) for key in ids if key is not None)
             progress.on_page(page, counts, client.stats.requests)
 
-        writer = PageWriter(self.conn, kind, run.id, guard)
+        writer = PageWriter(self.conn, kind, run.id, guard, self.lock, self._book(run))
         totals = run_pass(scanner, writer, kind, on_page, root=root)
         return PassResult(totals, scanner, seen)
 
@@ -163,42 +212,55 @@ class Session:
             self.lock_conn,
             run,
             status,
-            requests=stats.requests - self._requests_at_start(run),
+            requests=self._book(run).take(),
             errors=stats.errors[self._errors_at_start(run) :],
             incomplete_windows=incomplete,
             details=details,
         )
 
     def fail(self, run: Run, exc: BaseException) -> None:
-        reason = _why(exc)
+        """Mark `run` failed with the reason; on a fresh connection if the lock's is gone
+        (the database restarted, or closed it)."""
         stats = self.client.stats
+        mark = functools.partial(
+            finish_run,
+            run=run,
+            status="failed",
+            requests=self._book(run).take(),
+            errors=[*stats.errors[self._errors_at_start(run) :], _why(exc)],
+        )
         try:
-            finish_run(
-                self.lock_conn,
-                run,
-                "failed",
-                requests=stats.requests - self._requests_at_start(run),
-                errors=[*stats.errors[self._errors_at_start(run) :], reason],
-            )
+            mark(self.lock_conn)
+            return
+        except JobLockLostError:
+            log.error("run not marked failed: another job took it over", run=run.id)
+            return
         except HotstarSyncError:
-            log.error("could not mark the run failed", run=run.id)
+            pass
+        try:
+            with connect(self.lock.url, autocommit=True) as fresh:
+                mark(fresh)
+        except HotstarSyncError as again:
+            log.error("could not mark the run failed", run=run.id, error=again.message)
 
     @contextmanager
     def running(self, run: Run) -> Iterator[Run]:
         """Mark `run` failed (with the reason) if the block raises, whatever it raises: a
         run left 'running' would only be marked abandoned, without a reason, by the next."""
-        self._marks[run.id] = (self.client.stats.requests, len(self.client.stats.errors))
+        self._errors[run.id] = len(self.client.stats.errors)
+        self._books[run.id] = RequestBook(lambda: self.client.stats.requests)
         try:
             yield run
         except BaseException as exc:
             self.fail(run, exc)
             raise
 
-    def _requests_at_start(self, run: Run) -> int:
-        return self._marks.get(run.id, (0, 0))[0]
+    def _book(self, run: Run) -> RequestBook:
+        """The run's requests not yet in its sync-log row (from now, if it has no book)."""
+        return self._books.setdefault(run.id, RequestBook(lambda: self.client.stats.requests))
 
     def _errors_at_start(self, run: Run) -> int:
-        return self._marks.get(run.id, (0, 0))[1]
+        return self._errors.get(run.id, 0)
 
 
 def each_type(
@@ -249,14 +311,23 @@ def session(settings: Settings, url: str | None = None) -> Iterator[Session]:
     url = url or database_url(settings)
     key = settings.resolved_secret()
     schema.require_head(url)
-    with job_lock(url) as lock_conn, connect(url) as conn, connect(url, autocommit=True) as aux:
+    with job_lock(url) as lock, connect(url) as conn, ExitStack() as stack:
+        aux = [stack.enter_context(connect(url, autocommit=True))]
 
         def on_token(token: Token) -> None:
-            record_token(aux, token)
+            # This connection idles between tokens (minutes): a server may have closed it.
+            try:
+                record_token(aux[0], token)
+            except DatabaseError:
+                if not aux[0].closed and aux[0].info.status == psycopg.pq.ConnStatus.OK:
+                    raise
+                log.info("token connection lost: reconnecting")
+                aux[0] = stack.enter_context(connect(url, autocommit=True))
+                record_token(aux[0], token)
 
         tokens = TokenProvider(key, settings.token_window_seconds, on_token)
         with PartnerClient(settings, tokens) as client:
-            yield Session(settings, lock_conn, conn, client)
+            yield Session(settings, lock, conn, client)
 
 
 def now() -> int:

@@ -184,6 +184,7 @@ def sync_in(
                 counts, unverified = result.totals.counts, result.unverified
                 verified = result.verified
                 synced = (window, result.scanner.result.total)
+            s.lock.ensure()
             expired, unexpired = expire_and_restore(
                 s.conn, content_type, run.id, time.time(), guard
             )

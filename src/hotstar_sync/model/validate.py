@@ -206,14 +206,16 @@ def prepare(
 
     `now` (epoch seconds) decides expiry: an item whose endDate has passed is stored
     soft-deleted ('expired'). A key the page serves under two numeric ids (two items
-    claiming one contentId) is one item for the mirror: the first is kept, the other
-    quarantined under its key and id, with the reason.
+    claiming one contentId) is one item for the mirror: the one with the lowest id is kept
+    (not the first: an API may serve the two in either order, and the mirror must not flap
+    between them), the other quarantined under its key and id, with the reason.
     """
     model = _model(content_type)
     key_column = content_type.id_column
     rows: list[Row] = []
     rejects: list[Reject] = []
-    kept: dict[Any, Any] = {}  # key -> the id of the row kept for it
+    valid: list[tuple[Any, Any, dict[str, Any], bytes]] = []
+    kept: dict[Any, Any] = {}  # key -> the lowest id served for it
     for item in items:
         checked = _check(model, item)
         if isinstance(checked, Reject):
@@ -221,17 +223,25 @@ def prepare(
             continue
         values, raw = checked
         key, numeric = values[key_column], item.get("id")
-        first = kept.setdefault(key, numeric)
-        if first != numeric:  # the same item twice (same id) is the writer's to settle
+        valid.append((key, numeric, values, raw))
+        if key not in kept or _id_order(numeric) < _id_order(kept[key]):
+            kept[key] = numeric
+    for key, numeric, values, raw in valid:
+        if kept[key] != numeric:  # the same item twice (same id) is the writer's to settle
             why = (
-                f"{content_type.id_field}: {key} served twice in one answer (ids {first} "
-                f"and {numeric}); the first is kept"
+                f"{content_type.id_field}: {key} served twice in one answer (ids {kept[key]} "
+                f"and {numeric}); the lower id is kept"
             )
             rejects.append(Reject(f"{key}#id={numeric}", why, raw))
             continue
         deleted = deletion_reason(content_type, values, now)
         rows.append((*model.scalars(values), raw.decode(), content_hash(raw), deleted))
     return rows, rejects
+
+
+def _id_order(numeric: Any) -> tuple[bool, Any]:
+    """Ids in order, a missing one last (an id is an int once validated)."""
+    return (not isinstance(numeric, int), numeric if isinstance(numeric, int) else 0)
 
 
 def _check(model: _Model, item: Any) -> tuple[dict[str, Any], bytes] | Reject:
