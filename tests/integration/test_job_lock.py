@@ -97,7 +97,7 @@ def test_a_lock_lost_while_another_job_ran_is_not_taken_again(db_url):
         lock.close()
 
 
-def test_the_heartbeat_keeps_the_lock_through_idle_session_timeout(db_url):
+def test_the_lock_outlives_idle_session_timeout(db_url):
     with psycopg.connect(db_url, autocommit=True) as conn:
         name = conn.info.dbname
         conn.execute(f"ALTER DATABASE {name} SET idle_session_timeout = '3s'")

@@ -156,3 +156,24 @@ def test_a_job_whose_connections_are_all_terminated_is_recorded_failed(db_url):
         # resumed), a reconcile completes.
         assert reconcile(settings).status == "completed"
         assert_mirror_matches(db_url, sim.catalog.truth())
+
+
+def test_a_sync_completes_under_a_short_idle_session_timeout(db_url):
+    # The writer's connection idles while the count probe asks the API (a dozen requests
+    # at 3/s), the lock's for the whole run: a server closing idle sessions after 1 s must
+    # not stop the job.
+    with serve_in_thread(CONFIG) as sim:
+        settings = settings_for(sim.base_url, db_url)
+        assert ingest(settings).status == "completed"
+        sim.catalog.apply_day(updates=10, removals=1)
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {conn.info.dbname} SET idle_session_timeout = '1s'")
+        env = {
+            "DATABASE_URL": db_url,
+            "HOTSTAR_API_BASE_URL": sim.base_url,
+            "HOTSTAR_RATE_LIMIT_RPS": "3",
+        }
+        result = CliRunner().invoke(app, ["sync", "--type", "movie"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "1 vanished" in result.output
+        assert_mirror_matches(db_url, sim.catalog.truth())

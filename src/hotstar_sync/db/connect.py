@@ -65,11 +65,20 @@ CONNECTION_DEFAULTS = {
 
 
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
-    """A psycopg connection; connection failures become `DatabaseError` (no password shown)."""
+    """A psycopg connection; connection failures become `DatabaseError` (no password shown).
+
+    A job's connections idle for minutes between phases (the lock's for a whole pass, the
+    writer's while a count probe asks the API): each opts out of the server's
+    idle_session_timeout (PostgreSQL 14+), which would close them under a running job."""
     try:
         given = conninfo_to_dict(url)
         defaults = {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
-        return psycopg.connect(url, **(defaults | kwargs))
+        conn = psycopg.connect(url, **(defaults | kwargs))
+        if conn.info.server_version >= 140000:
+            conn.execute("SET idle_session_timeout = 0")
+            if not conn.autocommit:
+                conn.commit()
+        return conn
     except psycopg.OperationalError as exc:
         # libpq's first line is the cause ("... port 1 failed: Connection refused"); later
         # lines are generic advice.
