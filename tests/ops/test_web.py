@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -237,3 +239,44 @@ def test_the_page_and_its_chart_library_are_served_from_the_package(
     assert library.status_code == 200
     assert library.text.startswith("/*! https://github.com/leeoniya/uPlot (v1.6.32) */")
     assert "http" not in page.text.replace('href="/', "").split("<body>")[0]
+
+
+def _backends(db_url: str) -> int:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'hotstar-sync' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_concurrent_requests_open_no_more_backends_than_the_pool(log_db: str) -> None:
+    add_run(log_db, "initial", "completed", ago=timedelta(days=1))
+    seen: list[int] = []
+    with (
+        serving(create_app(log_db, Limits(), pool_size=3, cache_seconds=0)) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+        ThreadPoolExecutor(32) as threads,
+    ):
+        paths = ["/api/runs", "/api/health", "/healthz", "/metrics", "/api/daily"] * 40
+        answers = threads.map(lambda path: client.get(path).status_code, paths)
+        for _ in range(20):
+            seen.append(_backends(log_db))
+            time.sleep(0.02)
+        codes = list(answers)
+    assert set(codes) == {200}
+    assert 0 < max(seen) <= 3
+
+
+def test_an_answer_is_served_from_the_cache_for_its_seconds(log_db: str) -> None:
+    first = add_run(log_db, "initial", "completed", ago=timedelta(days=1))
+    with (
+        serving(create_app(log_db, Limits(), cache_seconds=60)) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        before = client.get("/api/runs").json()["runs"]
+        add_run(log_db, "daily", "completed", ago=timedelta(0))
+        assert client.get("/api/runs").json()["runs"] == before  # the cached answer
+        assert [r["id"] for r in before] == [first.id]
+        # Another question is read anew.
+        assert len(client.get("/api/runs", params={"limit": 5}).json()["runs"]) == 2

@@ -50,7 +50,7 @@ from psycopg.rows import dict_row
 
 from hotstar_sync.db.runs import JOB_LOCK_KEY
 from hotstar_sync.errors import HotstarSyncError
-from hotstar_sync.ops import read_only
+from hotstar_sync.ops import Source, read_only
 from hotstar_sync.ops.status import STALE
 
 #: The seed's limit: a daily sync is due every 24 h (2 h of slack).
@@ -584,10 +584,11 @@ def _read_type(
     )
 
 
-def check(url: str, limits: Limits | None = None) -> HealthReport:
-    """Read the sync log at `url` and evaluate it; UNKNOWN when it cannot be read."""
+def check(url: str, limits: Limits | None = None, source: Source | None = None) -> HealthReport:
+    """Read the sync log at `url` (through `source`, when given) and evaluate it; UNKNOWN
+    when it cannot be read."""
     try:
-        with read_only(url) as conn:
+        with (source or (lambda: read_only(url)))() as conn:
             histories = read_histories(conn)
     except HotstarSyncError as exc:
         return unknown(exc.message)

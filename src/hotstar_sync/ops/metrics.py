@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 from psycopg.rows import dict_row
 
 from hotstar_sync.errors import HotstarSyncError
-from hotstar_sync.ops import health, read_only, status
+from hotstar_sync.ops import Source, health, read_only, status
 
 log = structlog.get_logger(__name__)
 
@@ -56,14 +56,17 @@ ORDER BY content_type, sync_type, completed_at DESC NULLS LAST, id DESC
 class SyncLogCollector(Collector):
     """Collects the module docstring's metrics from the database at `url`, per scrape."""
 
-    def __init__(self, url: str, limits: health.Limits | None = None) -> None:
+    def __init__(
+        self, url: str, limits: health.Limits | None = None, source: Source | None = None
+    ) -> None:
         self.url = url
         self.limits = limits
+        self.source = source or (lambda: read_only(url))
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("hotstar_sync_up", "1 when the source database could be read.")
         try:
-            with read_only(self.url) as conn:
+            with self.source() as conn:
                 families = self._families(conn)
         except (HotstarSyncError, psycopg.Error) as exc:
             log.warning("metrics: cannot read the database", error=type(exc).__name__)
@@ -140,10 +143,12 @@ def _health(level: health.Level) -> GaugeMetricFamily:
     return gauge
 
 
-def make_registry(url: str, limits: health.Limits | None = None) -> CollectorRegistry:
+def make_registry(
+    url: str, limits: health.Limits | None = None, source: Source | None = None
+) -> CollectorRegistry:
     """A registry holding only our collector: `generate_latest(it)` reads the database."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SyncLogCollector(url, limits))
+    registry.register(SyncLogCollector(url, limits, source))
     return registry
 
 

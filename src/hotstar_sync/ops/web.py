@@ -12,16 +12,24 @@
 
 Only GET routes exist (anything else is 405) and every connection is read-only, so the
 server cannot change the mirror. It binds 127.0.0.1 unless told otherwise.
+
+Under load (a dashboard left open on many screens, a scraper): every read goes through a
+pool of at most POOL_SIZE connections, and each answer's data is kept CACHE_SECONDS, one
+reader computing it while the others wait for it (no stampede on the database).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import cachetools
 import orjson
+from cachetools.keys import hashkey
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,9 +38,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hotstar_sync.errors import ConfigError, HotstarSyncError
-from hotstar_sync.ops import health, metrics, read_only, status
+from hotstar_sync.ops import ReadOnlyPool, health, metrics, status
 
 STATIC = Path(__file__).parent / "static"
+#: Connections the server opens at most, whatever the load (2 cores: more would only queue
+#: in PostgreSQL instead).
+POOL_SIZE = 4
+#: How long an answer's data is served again before the database is read anew.
+CACHE_SECONDS = 2.0
+T = TypeVar("T")
 #: Everything the page loads comes from this server: it must render offline.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -63,8 +77,8 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
 
 def _since(request: Request) -> datetime:
     text = request.query_params.get("since")
-    if text is None:
-        return datetime.now(UTC) - timedelta(hours=24)
+    if text is None:  # to the second, so that the answer can be cached
+        return (datetime.now(UTC) - timedelta(hours=24)).replace(microsecond=0)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -90,50 +104,91 @@ def _api(endpoint: Endpoint) -> Endpoint:
     return wrapper
 
 
-def create_app(url: str, limits: health.Limits | None = None) -> Starlette:
+def create_app(
+    url: str,
+    limits: health.Limits | None = None,
+    *,
+    pool_size: int = POOL_SIZE,
+    cache_seconds: float = CACHE_SECONDS,
+) -> Starlette:
     """The status server's ASGI app for the source database at `url`."""
-    registry = metrics.make_registry(url, limits)
+    pool = ReadOnlyPool(url, pool_size)
+    pool.open()
+    registry = metrics.make_registry(url, limits, pool.connection)
+    # One lock and condition for the cache: a reader computing a key makes the others
+    # asking for it wait for its answer (cachetools' stampede guard).
+    answers: cachetools.TTLCache[Any, Any] = cachetools.TTLCache(256, cache_seconds or 1e-9)
+    guard = threading.Condition()
+
+    def cached(name: str, make: Callable[..., T]) -> Callable[..., T]:
+        if not cache_seconds:
+            return make
+        return cachetools.cached(
+            answers, key=lambda *a: hashkey(name, *a), lock=guard, condition=guard
+        )(make)
+
+    def read_health() -> health.HealthReport:
+        return health.check(url, limits, pool.connection)
+
+    def read_runs(limit: int) -> dict[str, Any]:
+        with pool.connection() as conn:
+            return {"runs": status.runs(conn, limit), "mirror": status.mirror_size(conn)}
+
+    def read_daily(days: int) -> dict[str, Any]:
+        with pool.connection() as conn:
+            return {"days": status.daily_stats(conn, days)}
+
+    def read_changes(since: datetime, after_id: int, limit: int) -> dict[str, Any]:
+        with pool.connection() as conn:
+            rows = status.changes(conn, since, after_id=after_id, limit=limit)
+        # The next page starts after the last id given here; none when this one was short.
+        after = rows[-1]["id"] if len(rows) == limit else None
+        return {"since": since, "changes": rows, "next_after_id": after}
+
+    health_of = cached("health", read_health)
+    runs_of = cached("runs", read_runs)
+    daily_of = cached("daily", read_daily)
+    changes_of = cached("changes", read_changes)
+    exposition = cached("metrics", lambda: metrics.exposition(registry))
 
     def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
     def healthz(request: Request) -> Response:
-        report = health.check(url, limits)
+        report = health_of()
         code = 200 if report.level <= health.Level.WARNING else 503
         return PlainTextResponse("\n".join(report.lines()) + "\n", status_code=code)
 
     def metrics_text(request: Request) -> Response:
-        return Response(metrics.exposition(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
     def api_health(request: Request) -> Response:
-        report = health.check(url, limits)
+        report = health_of()
         findings = [{"level": f.level.name, "message": f.message} for f in report.findings]
         return _json({"level": report.level.name, "code": int(report.level), "findings": findings})
 
     @_api
     def api_runs(request: Request) -> Response:
-        limit = _int(request, "limit", 100, 1, 1000)
-        with read_only(url) as conn:
-            return _json({"runs": status.runs(conn, limit), "mirror": status.mirror_size(conn)})
+        return _json(runs_of(_int(request, "limit", 100, 1, 1000)))
 
     @_api
     def api_daily(request: Request) -> Response:
-        days = _int(request, "days", 30, 1, 366)
-        with read_only(url) as conn:
-            return _json({"days": status.daily_stats(conn, days)})
+        return _json(daily_of(_int(request, "days", 30, 1, 366)))
 
     @_api
     def api_changes(request: Request) -> Response:
         since = _since(request)
         after_id = _int(request, "after_id", 0, 0, 2**63 - 1)
         limit = _int(request, "limit", 1000, 1, 10_000)
-        with read_only(url) as conn:
-            rows = status.changes(conn, since, after_id=after_id, limit=limit)
-        # The next page starts after the last id given here; none when this one was short.
-        after = rows[-1]["id"] if len(rows) == limit else None
-        return _json({"since": since, "changes": rows, "next_after_id": after})
+        return _json(changes_of(since, after_id, limit))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        pool.close()
 
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", page),
             Route("/healthz", healthz),
@@ -143,5 +198,5 @@ def create_app(url: str, limits: health.Limits | None = None) -> Starlette:
             Route("/api/daily", api_daily),
             Route("/api/changes", api_changes),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]
+        ],
     )
