@@ -23,6 +23,7 @@ from hotstar_sync.cli import app
 from hotstar_sync.db.runs import JOB_LOCK_KEY
 from hotstar_sync.jobs.ingest import ingest
 from hotstar_sync.jobs.reconcile import reconcile
+from hotstar_sync.jobs.session import session
 from hotstar_sync.simulator import SimulatorConfig, serve_in_thread
 from tests.jobs.mirror import assert_mirror_matches
 from tests.jobs.test_ingest import settings_for, sync_log
@@ -177,3 +178,21 @@ def test_a_sync_completes_under_a_short_idle_session_timeout(db_url):
         assert result.exit_code == 0, result.output
         assert "1 vanished" in result.output
         assert_mirror_matches(db_url, sim.catalog.truth())
+
+
+def test_a_token_recorded_after_its_connection_was_closed_reconnects(db_url):
+    with serve_in_thread(CONFIG) as sim:
+        settings = settings_for(sim.base_url, db_url)
+        with session(settings, db_url) as s:
+            s.client.search("/movie/search", {"offset": 0, "size": 1})  # the first token
+            ours = {s.lock.conn.info.backend_pid, s.conn.info.backend_pid}
+            query(
+                db_url,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = 'hotstar-sync'"
+                " AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)",
+                (list(ours),),
+            )
+            time.sleep(0.1)
+            s.client._tokens.refresh()  # a new token, recorded on a new connection
+        assert query(db_url, "SELECT count(*) FROM hotstar_api_tokens") == [(2,)]
