@@ -153,8 +153,7 @@ def test_a_job_whose_connections_are_all_terminated_is_recorded_failed(db_url):
         assert "connection" in row["errors"][-1], row["errors"]
         assert "hint: the connection to the database was lost" in stderr, stderr
         assert "db upgrade" not in stderr
-        # The next run is not blocked: an ingest resumes nothing (a reconcile is not
-        # resumed), a reconcile completes.
+        # The next run is not blocked.
         assert reconcile(settings).status == "completed"
         assert_mirror_matches(db_url, sim.catalog.truth())
 

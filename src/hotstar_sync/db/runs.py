@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 
 from hotstar_sync.db.connect import connect
 from hotstar_sync.errors import DatabaseError, JobLockedError, JobLockLostError
-from hotstar_sync.model import CONTENT_TYPES
+from hotstar_sync.model import CONTENT_TYPES, ContentType
 from hotstar_sync.model.windows import ItemMark, Window, WindowResult
 
 log = structlog.get_logger(__name__)
@@ -339,10 +339,19 @@ def _stale_rows(run: Run) -> str:
     if kind is None:
         return ""
     return (
+        " || jsonb_build_object('stale_rows', (SELECT count(*) "
+        + stale_rows_of(kind)
+        + " AND q.last_run_id = hotstar_sync_log.id))"
+    )
+
+
+def stale_rows_of(kind: ContentType) -> str:
+    """`FROM ... WHERE` of a type's stale rows: stored rows (m) whose newest answer is in
+    the quarantine (q), so the mirror holds an older version of them."""
+    return (
         sql.SQL(
-            " || jsonb_build_object('stale_rows', (SELECT count(*) FROM hotstar_quarantine q"
-            " JOIN {table} m ON m.{key} = q.item_key WHERE q.content_type = {kind}"
-            " AND q.last_run_id = hotstar_sync_log.id AND q.resolved_at IS NULL))"
+            "FROM hotstar_quarantine q JOIN {table} m ON m.{key} = q.item_key"
+            " WHERE q.content_type = {kind} AND q.resolved_at IS NULL"
         )
         .format(
             table=sql.Identifier(kind.table),

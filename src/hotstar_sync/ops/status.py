@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from hotstar_sync.db.runs import stale_rows_of
 from hotstar_sync.errors import DatabaseError
 from hotstar_sync.model import CONTENT_TYPES
 
@@ -38,17 +39,10 @@ _TABLES = " UNION ALL ".join(
 # mirror holds an older version (an item once valid, now malformed; an id another row
 # holds), and since when the oldest has been so.
 STALE = " UNION ALL ".join(
-    sql.SQL(
-        "SELECT {kind} AS content_type, count(*) AS rows, min(q.first_seen_at) AS since"
-        " FROM hotstar_quarantine q JOIN {table} m ON m.{key} = q.item_key"
-        " WHERE q.content_type = {kind} AND q.resolved_at IS NULL"
-    )
-    .format(
-        kind=sql.Literal(kind.name),
-        table=sql.Identifier(kind.table),
-        key=sql.Identifier(kind.id_column),
-    )
+    sql.SQL("SELECT {} AS content_type, count(*) AS rows, min(q.first_seen_at) AS since ")
+    .format(sql.Literal(kind.name))
     .as_string(None)
+    + stale_rows_of(kind)
     for kind in CONTENT_TYPES.values()
 )
 
