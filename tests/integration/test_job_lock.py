@@ -87,7 +87,7 @@ def test_a_lock_lost_to_another_job_stops_this_one_before_its_next_write(db_url)
 def test_a_lock_lost_while_another_job_ran_is_not_taken_again(db_url):
     lock = quiet_lock(db_url)
     try:
-        lock.first_run = start_run(lock.conn, "daily", "movie").id
+        lock.runs.add(start_run(lock.conn, "daily", "movie").id)
         terminate(db_url, lock.conn.info.backend_pid)
         with job_lock(db_url) as other:  # runs, and ends, while this job's lock is gone
             start_run(other.conn, "daily", "movie")

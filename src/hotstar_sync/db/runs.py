@@ -61,13 +61,15 @@ UPDATE hotstar_sync_log SET status = 'abandoned', completed_at = now(),
 WHERE status = 'running' AND id = ANY(%(ids)s)
 RETURNING id, content_type, sync_type, started_at
 """
-# Since `run` began: a run of another job, or `run` no longer ours (marked abandoned, or
-# resumed by another process).
+# Since this job took the lock (the newest run then was %(mark)s): a run of another job,
+# or one of this job's runs no longer its own (marked abandoned, or resumed by another).
 _OTHERS_SINCE = """
-SELECT EXISTS (SELECT FROM hotstar_sync_log WHERE id > %(run)s AND pid IS DISTINCT FROM %(pid)s)
-    OR NOT EXISTS (SELECT FROM hotstar_sync_log WHERE id = %(run)s AND status = 'running'
-                   AND pid = %(pid)s AND hostname = %(host)s)
+SELECT EXISTS (SELECT FROM hotstar_sync_log WHERE id > %(mark)s AND pid IS DISTINCT FROM %(pid)s)
+    OR EXISTS (SELECT FROM hotstar_sync_log WHERE id = ANY(%(ours)s)
+               AND (status = 'abandoned' OR pid IS DISTINCT FROM %(pid)s
+                    OR hostname IS DISTINCT FROM %(host)s))
 """
+_NEWEST = "SELECT coalesce(max(id), 0) FROM hotstar_sync_log"
 
 
 class JobLock:
@@ -88,7 +90,9 @@ class JobLock:
     def __init__(self, url: str) -> None:
         self.url = url
         self.conn = connect(url, autocommit=True)
-        self.first_run: int | None = None  # this job's first run, once it has one
+        #: The newest run when this job took the lock, and the runs it started or resumed.
+        self.mark = 0
+        self.runs: set[int] = set()
         self._mutex = threading.Lock()  # page writers and the heartbeat call `ensure`
         self._lost: JobLockLostError | None = None
         self._stop = threading.Event()
@@ -103,6 +107,8 @@ class JobLock:
                 # Wait for any page a job that lost the lock still has in flight.
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
                 _abandon_dead(self.conn)
+                newest = self.conn.execute(_NEWEST).fetchone()
+                self.mark = int(newest[0]) if newest else 0
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"cannot take the job lock: {exc.diag.message_primary or exc}",
@@ -151,8 +157,9 @@ class JobLock:
         conn = connect(self.url, autocommit=True)
         try:
             taken = conn.execute(_TAKE, {"key": JOB_LOCK_KEY}).fetchone()
-            others = self.first_run is not None and conn.execute(
-                _OTHERS_SINCE, {"run": self.first_run, "pid": os.getpid(), "host": _host()}
+            others = conn.execute(
+                _OTHERS_SINCE,
+                {"mark": self.mark, "ours": list(self.runs), "pid": os.getpid(), "host": _host()},
             ).fetchone() == (True,)
         except psycopg.Error as exc:
             conn.close()

@@ -141,8 +141,7 @@ class Session:
             from_update_date=from_update_date,
             to_update_date=to_update_date,
         )
-        if self.lock.first_run is None or run.id < self.lock.first_run:
-            self.lock.first_run = run.id
+        self.lock.runs.add(run.id)
         return run
 
     def scan(
