@@ -89,6 +89,11 @@ def test_serve_in_process_passes_config_and_credentials() -> None:
         (["--movies", "-1"], "movies must not be negative"),
         (["--error-rate", "2"], "error_rate must be between 0 and 1"),
         (["--shows", "0"], "episodes need shows to belong to: set shows above 0"),
+        (
+            ["--more-clusters", "2000,x"],
+            "--more-clusters: '2000,x' is not a list of sizes such as 2000,9000",
+        ),
+        (["--more-clusters", "-5"], "more_clusters must not be negative"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args: list[str], message: str) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
+
+from hotstar_sync.errors import ConfigError
 from hotstar_sync.simulator import Catalog, RunningSimulator, SimulatorConfig
 from tests.simulator.conftest import SMALL, Api
 
@@ -101,3 +104,31 @@ def test_a_second_can_hold_more_than_the_offset_cap(serve: Callable[..., Api]) -
     second = {"fromStartDate": 1483228800, "toStartDate": 1483228800}
     assert api.results(**second)["totalResults"] == 10_100
     assert api.get(offset=9500, size=1000, **second).status_code == 400
+
+
+def test_more_clusters_each_hold_their_second_and_share_few_update_seconds() -> None:
+    config = SimulatorConfig(
+        movies=20_000,
+        seed=4,
+        cluster_size=6_000,
+        more_clusters=(2_000, 9_000),
+        cluster_update_seconds=3,
+        malformed=0,
+    )
+    movies = [e.raw for e in Catalog(config).collection("movie").latest().values()]
+    starts = Counter(m["startDate"] for m in movies)
+    day = 86_400
+    assert [starts[1483228800 + k * day] for k in range(3)] == [6_000, 2_000, 9_000]
+    for k, size in enumerate((6_000, 2_000, 9_000)):
+        updates = Counter(m["updateDate"] for m in movies if m["startDate"] == 1483228800 + k * day)
+        assert len(updates) == 3 and sum(updates.values()) == size
+    # The rest keep their own startDates and updateDates.
+    rest = [m for m in movies if m["startDate"] not in {1483228800 + k * day for k in range(3)}]
+    assert len(rest) == 3_000 and len({m["updateDate"] for m in rest}) > 2_900
+
+
+def test_clusters_may_not_be_negative() -> None:
+    with pytest.raises(ConfigError, match="more_clusters must not be negative"):
+        SimulatorConfig(more_clusters=(5, -1))
+    with pytest.raises(ConfigError, match="cluster_update_seconds must not be negative"):
+        SimulatorConfig(cluster_update_seconds=-1)

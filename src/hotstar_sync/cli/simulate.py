@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 import typer
 
 from hotstar_sync.cli._app import app, handle_errors
+from hotstar_sync.errors import ConfigError
 
 if TYPE_CHECKING:
     from hotstar_sync.simulator.config import Bounds, Reading
@@ -45,6 +46,14 @@ def simulate(
         help="How from*/to* filters treat their bounds: inclusive, half-open, exclusive.",
     ),
     cluster_size: int = typer.Option(3000, help="Movies sharing one startDate second."),
+    more_clusters: str = typer.Option(
+        "",
+        help="Sizes of further bulk imports of movies, comma-separated, each at a second of "
+        "its own (a day apart), e.g. 2000,9000,5000.",
+    ),
+    cluster_update_seconds: int = typer.Option(
+        0, help="How many updateDate seconds each cluster's items share (0: their own)."
+    ),
     index_lag_seconds: float = typer.Option(
         0.0, "--index-lag-seconds", "--index-lag", help="Delay before a change is searchable."
     ),
@@ -134,6 +143,8 @@ def simulate(
         rate_limit=rate_limit,
         bounds=cast("Bounds", bounds),  # SimulatorConfig refuses any other value
         cluster_size=cluster_size,
+        more_clusters=_sizes(more_clusters),
+        cluster_update_seconds=cluster_update_seconds,
         index_lag_seconds=index_lag_seconds,
         index_lag_spread_seconds=index_lag_spread_seconds,
         season_lag_seconds=season_lag_seconds,
@@ -146,3 +157,12 @@ def simulate(
     if reference_time is not None:
         config = dataclasses.replace(config, reference_time=reference_time)
     serve_forever(config, _print_ready, host=host, port=port)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--more-clusters: {text!r} is not a list of sizes such as 2000,9000"
+        ) from None

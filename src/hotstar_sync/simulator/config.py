@@ -114,6 +114,10 @@ class SimulatorConfig:
     rate_limit: float = 1.0  # requests per second per partner, burst 1; 0 = no limit
     bounds: Bounds = "inclusive"
     cluster_size: int = 3000  # items sharing one startDate second (a bulk import)
+    #: Further bulk imports of movies, each this many items at a second of its own.
+    more_clusters: tuple[int, ...] = ()
+    #: How many updateDate seconds each cluster's items share (0: each its own, as drawn).
+    cluster_update_seconds: int = 0
     index_lag_seconds: float = 0.0  # a change shows in search results this much later
     #: ... and each change of a day up to this much later again, at a random moment of its
     #: own: an index that makes a day's changes visible one by one, while a sync reads.
@@ -134,9 +138,17 @@ class SimulatorConfig:
     def __post_init__(self) -> None:
         if self.bounds not in BOUNDS:
             raise ConfigError(f"bounds must be one of {', '.join(BOUNDS)}")
-        for name in (*SIZES.values(), "cluster_size", "malformed", "duplicate_ids"):
+        for name in (
+            *SIZES.values(),
+            "cluster_size",
+            "cluster_update_seconds",
+            "malformed",
+            "duplicate_ids",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
+        if any(size < 0 for size in self.more_clusters):
+            raise ConfigError("more_clusters must not be negative")
         if self.episodes and not self.shows:
             raise ConfigError("episodes need shows to belong to: set shows above 0")
         for name in (
@@ -175,6 +187,8 @@ class SimulatorConfig:
         for name, value in values.items():
             if value is True:  # a flag
                 args.append("--" + name)
+            elif isinstance(value, tuple):  # sizes: 2000,9000
+                args += ["--" + name.replace("_", "-"), ",".join(map(str, value))]
             elif value is not None and value is not False:
                 args += ["--" + name.replace("_", "-"), str(value)]
         return args

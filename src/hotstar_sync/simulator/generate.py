@@ -81,15 +81,35 @@ class Counter:
 
 
 def flat(cfg: SimulatorConfig, rng: random.Random, counter: Counter, count: int) -> list[Core]:
-    """Items of a type without parents; movies have the bulk-import cluster."""
-    cluster = min(cfg.cluster_size, count) if counter.kind.name == "movie" else 0
-    cluster_at = rng.randrange(count - cluster + 1)  # a bulk import: consecutive ids
+    """Items of a type without parents; movies have the bulk-import clusters: `cluster_size`
+    items at CLUSTER_SECOND, then each of `more_clusters` at a second a day later than the
+    one before, all of consecutive ids; with `cluster_update_seconds`, each cluster's items
+    share that many updateDate seconds."""
+    movies = counter.kind.name == "movie"
+    sizes = [min(cfg.cluster_size, count) if movies else 0]
+    cluster_at = rng.randrange(count - sizes[0] + 1)  # a bulk import: consecutive ids
+    for size in cfg.more_clusters if movies else ():
+        sizes.append(min(size, count - sum(sizes)))
+    ends = list(itertools.accumulate(sizes))
     cores = []
     for n in range(count):
-        in_cluster = cluster_at <= n < cluster_at + cluster
-        start = (lambda: CLUSTER_SECOND) if in_cluster else (lambda: start_date(rng))
-        cores.append(counter.core(rng, start, cfg.reference_time))
+        # Which cluster item n is in (the clusters follow one another from cluster_at).
+        offset = (n - cluster_at) % count
+        k = next((k for k, end in enumerate(ends) if offset < end), None)
+        second = CLUSTER_SECOND + (k or 0) * DAY
+        start = (lambda: start_date(rng)) if k is None else (lambda: second)  # noqa: B023
+        core = counter.core(rng, start, cfg.reference_time)
+        if k is not None and cfg.cluster_update_seconds:
+            shared = (offset - (ends[k] - sizes[k])) % cfg.cluster_update_seconds
+            core = dataclasses.replace(core, update_date=_cluster_update(cfg, k, shared))
+        cores.append(core)
     return cores
+
+
+def _cluster_update(cfg: SimulatorConfig, cluster: int, shared: int) -> int:
+    """The `shared`-th updateDate second of a cluster's items: a month back, an hour apart,
+    a day apart from the next cluster's."""
+    return cfg.reference_time - 30 * DAY - cluster * DAY - shared * 3600
 
 
 def seasons(
