@@ -24,8 +24,10 @@ from tests.ops.conftest import add_run, cli, runner
 
 def test_status_json_has_the_runs_the_daily_statistics_and_the_mirror(log_db: str) -> None:
     first = add_run(log_db, "initial", "completed", ago=timedelta(days=2), items_added=40)
-    add_run(log_db, "daily", "completed", ago=timedelta(hours=1), items_added=2, seconds=30)
-    add_run(log_db, "daily", "completed", ago=timedelta(hours=2), items_updated=5, seconds=10)
+    # Minutes apart, so that both fall on one day whenever the test runs (hours apart, it
+    # failed between 00:00 and 02:00 UTC).
+    add_run(log_db, "daily", "completed", ago=timedelta(minutes=1), items_added=2, seconds=30)
+    add_run(log_db, "daily", "completed", ago=timedelta(minutes=2), items_updated=5, seconds=10)
 
     result = cli(log_db, "status", "--json", "--limit", "2")
 
