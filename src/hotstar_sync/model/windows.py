@@ -314,10 +314,17 @@ def _halve(rng: Range) -> list[Range]:
     return _cut(rng, [mid])
 
 
+#: A startDate range this narrow whose sample shows one second only (a bulk import's own
+#: window, [v - 1, v + 1]) is split by updateDate at once: cut into single seconds, each
+#: neighbour's request (widened by a second) would take in the whole heavy second again.
+NARROW_START_SECONDS = 3
+
+
 def split_window(window: Window, sample: Sequence[ItemMark], total: int) -> list[Window]:
     """Children of an over-full window, by the first dimension that can still be split:
-    startDate, then updateDate inside one second, then premium. [] when none can."""
-    if not window.start.is_single:
+    startDate, then updateDate inside one second (or inside a narrow range whose sample
+    holds one second), then premium. [] when none can."""
+    if not window.start.is_single and not _one_heavy_second(window, sample):
         ranges = split_range(window.start, [m.start for m in sample], total)
         return [replace(window, start=r) for r in ranges]
     if not window.update.is_single:
@@ -328,6 +335,15 @@ def split_window(window: Window, sample: Sequence[ItemMark], total: int) -> list
     return []
 
 
+def _one_heavy_second(window: Window, sample: Sequence[ItemMark]) -> bool:
+    """Whether `window` is a narrow startDate range whose sample holds a single second, with
+    an updateDate range left to split."""
+    lo, hi = window.start.lo, window.start.hi
+    if lo is None or hi is None or hi - lo + 1 > NARROW_START_SECONDS or window.update.is_single:
+        return False
+    return len({v for v in _ints(m.start for m in sample) if v in window.start}) == 1
+
+
 def plan_from_counts(
     counts: Sequence[tuple[int, int]], target: int = TARGET_WINDOW_ITEMS
 ) -> list[Range]:
@@ -335,13 +351,27 @@ def plan_from_counts(
 
     `counts` are (startDate, items) sorted by startDate. Consecutive seconds are packed
     into windows of at most `target` items; the first window is open below and the last
-    open above, so no startDate is outside every window.
+    open above, so no startDate is outside every window. A second holding more than half a
+    target (a bulk import) gets a window of its own, [v - 1, v + 1], as `split_range` gives
+    it: no neighbour's request (widened by a second) takes it in, and it is split by
+    updateDate at once (`split_window`). Heavy seconds that close share one window.
     """
-    cuts: list[int] = []
-    running = 0
+    blocks: list[tuple[int, int]] = []
     for second, n in counts:
+        if n > target // 2:
+            if blocks and second - 1 <= blocks[-1][1] + 1:
+                blocks[-1] = (blocks[-1][0], second + 1)
+            else:
+                blocks.append((second - 1, second + 1))
+    cuts: list[int] = [c for lo, hi in blocks for c in (lo - 1, hi)]
+    running, b = 0, 0
+    for second, n in counts:
+        while b < len(blocks) and second > blocks[b][1]:
+            b, running = b + 1, 0  # past a heavy window: the next window starts after it
+        if b < len(blocks) and blocks[b][0] <= second:
+            continue  # inside a heavy window
         if running and running + n > target:
             cuts.append(second - 1)
             running = 0
         running += n
-    return _cut(Range(None, None), cuts)
+    return _cut(Range(None, None), sorted(set(cuts)))
