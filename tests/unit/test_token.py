@@ -59,3 +59,10 @@ def test_provider_reuses_a_token_until_near_expiry_and_reports_new_ones():
     assert provider.current() is first
     assert provider.refresh() is not first
     assert len(issued) == 2
+
+
+def test_scrub_removes_the_providers_secret_in_either_case_and_any_token() -> None:
+    provider = TokenProvider(KEY, 60)
+    token = provider.current().value
+    text = f"echo: key={KEY.hex().upper()} again {KEY.hex()} hdnea={token}"
+    assert provider.scrub(text) == "echo: key=[redacted] again [redacted] [redacted]"

@@ -64,6 +64,12 @@ CONNECTION_DEFAULTS = {
 }
 
 
+def connection_defaults(url: str) -> dict[str, str]:
+    """`CONNECTION_DEFAULTS` but for what `url` says itself."""
+    given = conninfo_to_dict(url)
+    return {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
+
+
 def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
     """A psycopg connection; connection failures become `DatabaseError` (no password shown).
 
@@ -71,9 +77,7 @@ def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
     writer's while a count probe asks the API): each opts out of the server's
     idle_session_timeout (PostgreSQL 14+), which would close them under a running job."""
     try:
-        given = conninfo_to_dict(url)
-        defaults = {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
-        conn = psycopg.connect(url, **(defaults | kwargs))
+        conn = psycopg.connect(url, **(connection_defaults(url) | kwargs))
         if conn.info.server_version >= 140000:
             conn.execute("SET idle_session_timeout = 0")
             if not conn.autocommit:

@@ -44,16 +44,16 @@ WRITING = f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK_KEY})"
 #: How often a job checks its lock between writes (`JobLock`).
 HEARTBEAT_SECONDS = 2.0
 _TAKE = "SELECT pg_try_advisory_lock(%(key)s)"
-# Whether this very connection holds the job lock (a bigint advisory key: high, low 32 bits).
-_HELD = """
-SELECT EXISTS (
-  SELECT FROM pg_locks
-  WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid = pg_backend_pid()
-    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND classid::bigint = (%(key)s::bigint >> 32) & 4294967295
-    AND objid::bigint = %(key)s::bigint & 4294967295
-)
+#: The pg_locks row of the job lock held in this database (a bigint advisory key %(key)s:
+#: its high and low 32 bits).
+JOB_LOCK_ROW = """
+locktype = 'advisory' AND granted AND objsubid = 1
+AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+AND classid::bigint = (%(key)s::bigint >> 32) & 4294967295
+AND objid::bigint = %(key)s::bigint & 4294967295
 """
+# Whether this very connection holds the job lock.
+_HELD = f"SELECT EXISTS (SELECT FROM pg_locks WHERE {JOB_LOCK_ROW} AND pid = pg_backend_pid())"
 _RUNNING = "SELECT id, pid, hostname FROM hotstar_sync_log WHERE status = 'running'"
 _ABANDON = """
 UPDATE hotstar_sync_log SET status = 'abandoned', completed_at = now(),

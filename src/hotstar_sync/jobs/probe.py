@@ -93,22 +93,22 @@ def counted_rows(conn: Conn, kind: ContentType) -> dict[str, tuple[int | None, b
     return rows
 
 
-def api_counter(client: PartnerClient, kind: ContentType) -> Callable[[Range], int]:
-    def count(rng: Range) -> int:
-        params = {"orderBy": "contentId", "order": "asc", "offset": 0, "size": 1}
-        return client.search(kind.path, params | Window(start=rng).params()).total_results
+def _total(client: PartnerClient, kind: ContentType, window: Window) -> int:
+    """The API's totalResults for `window`: one `size=1` request."""
+    params = {"orderBy": "contentId", "order": "asc", "offset": 0, "size": 1}
+    return client.search(kind.path, params | window.params()).total_results
 
-    return count
+
+def api_counter(client: PartnerClient, kind: ContentType) -> Callable[[Range], int]:
+    return lambda rng: _total(client, kind, Window(start=rng))
 
 
 def window_total(client: PartnerClient, kind: ContentType, window: Window) -> int:
     """The API's total of `window` now, over the type's partitions (one request each)."""
-    total = 0
-    for part in kind.partitions:
-        each = replace(window, update_unit=kind.update_unit, fixed=window.fixed + part)
-        params = {"orderBy": "contentId", "order": "asc", "offset": 0, "size": 1}
-        total += client.search(kind.path, params | each.params()).total_results
-    return total
+    window = replace(window, update_unit=kind.update_unit)
+    return sum(
+        _total(client, kind, replace(window, fixed=window.fixed + part)) for part in kind.partitions
+    )
 
 
 def _cost_to_finish(window: Probed) -> int:

@@ -13,10 +13,9 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hotstar_sync.db.connect import CONNECTION_DEFAULTS, connect
+from hotstar_sync.db.connect import connect, connection_defaults
 from hotstar_sync.errors import DatabaseError
 
 Conn = psycopg.Connection[Any]
@@ -43,11 +42,9 @@ class ReadOnlyPool:
         self._looking = threading.Lock()
         self._errors_seen = 0  # the pool's failed connection attempts, when last looked at
         self._away: tuple[float, DatabaseError] | None = None  # until when, and why
-        given = conninfo_to_dict(url)
-        defaults = {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
         self._pool = ConnectionPool(
             url,
-            kwargs=defaults | _READ_ONLY,
+            kwargs=connection_defaults(url) | _READ_ONLY,
             min_size=0,
             max_size=size,
             open=False,

@@ -48,7 +48,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from hotstar_sync.db.runs import JOB_LOCK_KEY
+from hotstar_sync.db.runs import JOB_LOCK_KEY, JOB_LOCK_ROW
 from hotstar_sync.errors import HotstarSyncError
 from hotstar_sync.ops import Source, read_only
 from hotstar_sync.ops.status import STALE
@@ -528,15 +528,7 @@ SELECT max(at) AS checked FROM (
 ) t
 """
 # Whether any session holds the job lock (a bigint advisory key: high and low 32 bits).
-_JOB_RUNNING = """
-SELECT EXISTS (
-  SELECT FROM pg_locks
-  WHERE locktype = 'advisory' AND granted AND objsubid = 1
-    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND classid::bigint = (%(key)s::bigint >> 32) & 4294967295
-    AND objid::bigint = %(key)s::bigint & 4294967295
-) AS running
-"""
+_JOB_RUNNING = f"SELECT EXISTS (SELECT FROM pg_locks WHERE {JOB_LOCK_ROW}) AS running"
 
 
 def _row(row: dict[str, Any] | None) -> RunRow | None:

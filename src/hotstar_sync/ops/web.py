@@ -117,11 +117,13 @@ def create_app(
     registry = metrics.make_registry(url, limits, pool.connection)
     # One lock and condition for the cache: a reader computing a key makes the others
     # asking for it wait for its answer (cachetools' stampede guard).
-    answers: cachetools.TTLCache[Any, Any] = cachetools.TTLCache(256, cache_seconds or 1e-9)
     guard = threading.Condition()
+    answers: cachetools.TTLCache[Any, Any] | None = (
+        cachetools.TTLCache(256, cache_seconds) if cache_seconds else None
+    )
 
     def cached(name: str, make: Callable[..., T]) -> Callable[..., T]:
-        if not cache_seconds:
+        if answers is None:
             return make
         return cachetools.cached(
             answers, key=lambda *a: hashkey(name, *a), lock=guard, condition=guard
